@@ -1,0 +1,257 @@
+"""Test harness: a throwaway PostgreSQL and the real hcr binary, driven over HTTP.
+
+Everything started here listens on 127.0.0.1 or a Unix socket in a temporary
+directory, and is stopped by the process that started it (by PID), also when
+a test fails. Only the standard library is used.
+"""
+
+import http.client
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HCR = os.environ.get("HCR_BIN", os.path.join(ROOT, "build", "test", "hcr"))
+
+
+def pg_bindir():
+    try:
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True)
+        d = out.stdout.strip()
+        if os.path.exists(os.path.join(d, "postgres")):
+            return d
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    base = "/usr/lib/postgresql"
+    versions = sorted((int(v) for v in os.listdir(base) if v.isdigit()), reverse=True)
+    return os.path.join(base, str(versions[0]), "bin")
+
+
+def as_postgres():
+    """preexec_fn that drops to the postgres user when running as root."""
+    if os.geteuid() != 0:
+        return None
+    pw = pwd.getpwnam("postgres")
+
+    def drop():
+        os.setgid(pw.pw_gid)
+        os.initgroups("postgres", pw.pw_gid)
+        os.setuid(pw.pw_uid)
+
+    return drop
+
+
+def chown_postgres(path):
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_tmpdir(prefix):
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)  # the postgres user must be able to traverse it
+    return d
+
+
+class Postgres:
+    """A throwaway PostgreSQL on a Unix socket, stoppable and restartable."""
+
+    def __init__(self):
+        self.dir = make_tmpdir("hcr-it-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.sock = os.path.join(self.dir, "sock")
+        self.bindir = pg_bindir()
+        self.proc = None
+        for d in (self.data, self.sock):
+            os.mkdir(d, 0o700)
+            chown_postgres(d)
+        self.log = open(os.path.join(self.dir, "postgres.log"), "ab")
+        subprocess.run([os.path.join(self.bindir, "initdb"), "-D", self.data, "-U", "hcr",
+                        "--auth=trust", "-E", "UTF8", "--locale=C"],
+                       stdout=self.log, stderr=self.log, preexec_fn=as_postgres(), check=True)
+        self.start()
+        self.psql("postgres", "CREATE DATABASE hcr")
+
+    @property
+    def url(self):
+        return f"host={self.sock} port=5432 dbname=hcr user=hcr"
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [os.path.join(self.bindir, "postgres"), "-D", self.data, "-c", "listen_addresses=",
+             "-c", f"unix_socket_directories={self.sock}", "-c", "fsync=off", "-p", "5432"],
+            stdout=self.log, stderr=self.log, preexec_fn=as_postgres(), start_new_session=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            r = subprocess.run([os.path.join(self.bindir, "pg_isready"), "-h", self.sock,
+                                "-p", "5432", "-q"])
+            if r.returncode == 0:
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError("postgres exited at start; see " + self.dir)
+            time.sleep(0.1)
+        raise RuntimeError("postgres did not become ready")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def psql(self, db, sql):
+        out = subprocess.run(["psql", "-h", self.sock, "-p", "5432", "-U", "hcr", "-d", db,
+                              "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
+                             capture_output=True, text=True, check=True)
+        return out.stdout
+
+    def destroy(self):
+        self.stop()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.raw = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def __repr__(self):
+        return f"<{self.status} {self.raw[:300]!r}>"
+
+
+class Hcr:
+    """The real hcr binary as a child process."""
+
+    def __init__(self, command="serve", database_url=None, data_dir=None, extra_args=(),
+                 env=None, tls_ca=None):
+        self.port = free_port()
+        self.own_data_dir = data_dir is None
+        self.data_dir = data_dir or make_tmpdir("hcr-it-data-")
+        self.stderr_path = os.path.join(tempfile.gettempdir(),
+                                        f"hcr-it-{os.getpid()}-{self.port}.log")
+        self.tls_ca = tls_ca
+        self.ready = False
+        args = [HCR, command, "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir]
+        if database_url:
+            args += ["--database-url", database_url]
+        args += list(extra_args)
+        e = dict(os.environ)
+        e.pop("HCR_DATABASE_URL", None)
+        e.update(env or {})
+        self.stderr = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(args, stdout=self.stderr, stderr=self.stderr, env=e)
+
+    def wait_ready(self, path="/readyz", timeout=60):
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hcr exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                last = self.request("GET", path, token=None)
+                if last.status == 200:
+                    self.ready = True
+                    return last
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"hcr not ready in {timeout}s: {last}\n{self.log()}")
+
+    @property
+    def admin_token(self):
+        with open(os.path.join(self.data_dir, "admin-token")) as f:
+            return f.read().strip()
+
+    def request(self, method, path, body=None, token="admin", headers=None, raw=None,
+                timeout=30):
+        if self.tls_ca:
+            ctx = ssl.create_default_context(cafile=self.tls_ca)
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=ctx)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        h = dict(headers or {})
+        if token == "admin":
+            token = self.admin_token
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        try:
+            conn.request(method, path, body=data, headers=h)
+            r = conn.getresponse()
+            return Response(r.status, r.getheaders(), r.read())
+        finally:
+            conn.close()
+
+    def log(self):
+        self.stderr.flush()
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        """Stops hcr; returns its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def destroy(self):
+        self.stop()
+        # An embedded PostgreSQL that this hcr started and left behind (a crash) is ours
+        # to stop too; one that a refused second hcr found running belongs to another.
+        pidfile = os.path.join(self.data_dir, "postgres", "data", "postmaster.pid")
+        if self.ready and os.path.exists(pidfile):
+            try:
+                with open(pidfile) as f:
+                    os.kill(int(f.readline().strip()), signal.SIGQUIT)
+            except (OSError, ValueError):
+                pass
+        self.stderr.close()
+        if self.own_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+        try:
+            os.unlink(self.stderr_path)
+        except OSError:
+            pass
+
+
+def sanitizer_reports(text):
+    """Lines in hcr's output that show an AddressSanitizer or UBSan finding."""
+    return [l for l in text.splitlines()
+            if "ERROR: AddressSanitizer" in l or "ERROR: LeakSanitizer" in l
+            or "runtime error:" in l]
