@@ -150,7 +150,7 @@ int hcr_cluster_parse(hcr_cluster_new *out, json_t *body, hcr_error *err)
 	if (rc != HCR_OK)
 		return rc;
 	out->config = json_object_get(body, "config");
-	if (out->config && json_is_null(out->config))
+	if (json_is_null(out->config))
 		out->config = NULL;
 	if (out->imported && out->config)
 		return bad(err, "config", "is not accepted when importing a cluster",

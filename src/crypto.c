@@ -253,7 +253,7 @@ static int parse_key(unsigned char key[HCR_KEY_BYTES], unsigned char *buf, size_
 		end--;
 	buf[end] = '\0';
 
-	if (end - start == 2 * HCR_KEY_BYTES) {
+	if (end - start == (size_t)2 * HCR_KEY_BYTES) {
 		for (i = 0; i < HCR_KEY_BYTES; i++) {
 			int hi = hex_value(buf[start + 2 * i]),
 			    lo = hex_value(buf[start + 2 * i + 1]);

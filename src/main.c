@@ -93,7 +93,7 @@ static int load_config(hcr_config *cfg, int argc, char **argv, hcr_error *err)
 	rc = hcr_config_apply_env(cfg, env_get, err);
 	if (rc != HCR_OK)
 		return rc;
-	for (i = 2; i < argc; i++) {
+	for (i = 2; i < argc && argv[i]; i++) {
 		const char *arg = argv[i], *value = NULL;
 		size_t len;
 

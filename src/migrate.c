@@ -64,11 +64,11 @@ static int apply_one(PGconn *conn, const hcr_migration *m, hcr_error *err)
 
 		if (PQstatus(conn) == CONNECTION_BAD) {
 			rc = hcr_error_set(err, HCR_EUPSTREAM, HCR_ERR_UNAVAILABLE,
-			                   "migration %04d_%s failed: database is unavailable",
-			                   m->version, m->name);
+					   "migration %04d_%s failed: database is unavailable",
+					   m->version, m->name);
 		} else {
 			rc = hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL,
-			                   "migration %04d_%s failed", m->version, m->name);
+					   "migration %04d_%s failed", m->version, m->name);
 		}
 		hcr_error_detail(err, "%s", primary ? primary : PQerrorMessage(conn));
 		if (err)
@@ -76,8 +76,8 @@ static int apply_one(PGconn *conn, const hcr_migration *m, hcr_error *err)
 		goto done;
 	}
 	rc = hcr_store_query(conn, NULL,
-	                     "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
-	                     params, err);
+			     "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
+			     params, err);
 	if (rc == HCR_OK)
 		rc = hcr_store_commit(conn, err);
 	if (rc != HCR_OK && err) {
@@ -86,7 +86,7 @@ static int apply_one(PGconn *conn, const hcr_migration *m, hcr_error *err)
 
 		snprintf(what, sizeof(what), "%s", err->message);
 		snprintf(err->message, sizeof(err->message), "migration %04d_%s failed: %.400s",
-		         m->version, m->name, what);
+			 m->version, m->name, what);
 	}
 done:
 	if (rc != HCR_OK)
@@ -104,13 +104,13 @@ int hcr_migrate_run(PGconn *conn, int *applied, hcr_error *err)
 	if (applied)
 		*applied = 0;
 	rc = hcr_store_query(conn, NULL, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL,
-	                     err);
+			     err);
 	if (rc != HCR_OK)
 		goto done;
 	locked = true;
 	/* Under the lock, checking first is race-free and spares the server's NOTICE. */
 	rc = hcr_store_query(conn, &res, "SELECT to_regclass('schema_migrations') IS NULL", 0, NULL,
-	                     err);
+			     err);
 	if (rc != HCR_OK)
 		goto done;
 	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
@@ -120,15 +120,15 @@ int hcr_migrate_run(PGconn *conn, int *applied, hcr_error *err)
 	if (rc != HCR_OK)
 		goto done;
 	rc = hcr_store_query(conn, &res, "SELECT version FROM schema_migrations ORDER BY version",
-	                     0, NULL, err);
+			     0, NULL, err);
 	if (rc != HCR_OK)
 		goto done;
 	newest = PQntuples(res) > 0 ? atoi(PQgetvalue(res, PQntuples(res) - 1, 0)) : 0;
 	if (newest > hcr_migrate_latest()) {
 		rc = hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL,
-		                   "database schema version %d is newer than this hcr (knows up "
-		                   "to %d)",
-		                   newest, hcr_migrate_latest());
+				   "database schema version %d is newer than this hcr (knows up "
+				   "to %d)",
+				   newest, hcr_migrate_latest());
 		hcr_error_hint(err, "upgrade hcr to a version that knows this schema");
 		goto done;
 	}
@@ -142,7 +142,7 @@ int hcr_migrate_run(PGconn *conn, int *applied, hcr_error *err)
 			goto done;
 		n++;
 		hcr_log_info("migrate", "applied migration version=%d name=%s", m->version,
-		             m->name);
+			     m->name);
 	}
 	rc = HCR_OK;
 done:
@@ -161,13 +161,13 @@ int hcr_migrate_current(PGconn *conn, int *out, hcr_error *err)
 
 	*out = 0;
 	rc = hcr_store_query(conn, &res, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0,
-	                     NULL, err);
+			     NULL, err);
 	if (rc != HCR_OK || strcmp(PQgetvalue(res, 0, 0), "t") != 0)
 		goto done;
 	PQclear(res);
 	res = NULL;
 	rc = hcr_store_query(conn, &res, "SELECT coalesce(max(version), 0) FROM schema_migrations",
-	                     0, NULL, err);
+			     0, NULL, err);
 	if (rc == HCR_OK)
 		*out = atoi(PQgetvalue(res, 0, 0));
 done:

@@ -134,24 +134,24 @@ int hcr_pgembed_find_bindir(char *out, size_t size, const char *bin_dir, hcr_err
 	if (bin_dir && bin_dir[0]) {
 		if (!has_server(bin_dir)) {
 			hcr_error_set(err, HCR_ERROR, HCR_ERR_CONFIG,
-			              "PostgreSQL server binaries not found in \"%s\"", bin_dir);
+				      "PostgreSQL server binaries not found in \"%s\"", bin_dir);
 			hcr_error_detail(err, "initdb and postgres must both be executable there");
 			hcr_error_hint(err, BINDIR_HINT);
 			return HCR_ERROR;
 		}
 		snprintf(found, sizeof(found), "%s", bin_dir);
 	} else if (!(pg_config_bindir(found, sizeof(found)) && has_server(found)) &&
-	           !newest_debian_bindir(found, sizeof(found))) {
+		   !newest_debian_bindir(found, sizeof(found))) {
 		hcr_error_set(err, HCR_ERROR, HCR_ERR_CONFIG,
-		              "PostgreSQL server binaries not found");
+			      "PostgreSQL server binaries not found");
 		hcr_error_detail(err, "neither pg_config --bindir nor /usr/lib/postgresql/*/bin "
-		                      "has initdb and postgres");
+				      "has initdb and postgres");
 		hcr_error_hint(err, BINDIR_HINT);
 		return HCR_ERROR;
 	}
 	if (strlen(found) >= size)
 		return hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL,
-		                     "PostgreSQL binary directory path is too long");
+				     "PostgreSQL binary directory path is too long");
 	memcpy(out, found, strlen(found) + 1);
 	return HCR_OK;
 }
@@ -224,9 +224,9 @@ static int lookup_postgres(runas *ra, hcr_error *err)
 	if (getpwnam_r("postgres", &pw, buf, sizeof(buf), &res) != 0 || !res) {
 		hcr_error_set(err, HCR_ERROR, HCR_ERR_CONFIG, "user \"postgres\" does not exist");
 		hcr_error_detail(err, "PostgreSQL refuses to run as root, and hcr is running as "
-		                      "root");
+				      "root");
 		hcr_error_hint(err, "create the postgres user (the postgresql package does), run "
-		                    "hcr as another user, or set database.url");
+				    "hcr as another user, or set database.url");
 		return HCR_ERROR;
 	}
 	ra->drop = true;
@@ -271,18 +271,18 @@ static int check_traversable(const runas *ra, const char *dir, hcr_error *err)
 		}
 		bit = st.st_uid == ra->uid            ? S_IXUSR
 		      : runas_in_group(ra, st.st_gid) ? S_IXGRP
-		                                      : S_IXOTH;
+						      : S_IXOTH;
 		if (!(st.st_mode & bit)) {
 			hcr_error_set(err, HCR_ERROR, HCR_ERR_CONFIG,
-			              "the postgres user cannot reach \"%s\"", p[0] ? p : "/");
+				      "the postgres user cannot reach \"%s\"", p[0] ? p : "/");
 			hcr_error_detail(err,
-			                 "hcr runs as root, so PostgreSQL runs as the postgres "
-			                 "user, which needs search permission on every "
-			                 "directory above its data");
+					 "hcr runs as root, so PostgreSQL runs as the postgres "
+					 "user, which needs search permission on every "
+					 "directory above its data");
 			hcr_error_hint(err,
-			               "run chmod o+x \"%s\", or set data_dir to a directory "
-			               "the postgres user can reach",
-			               p[0] ? p : "/");
+				       "run chmod o+x \"%s\", or set data_dir to a directory "
+				       "the postgres user can reach",
+				       p[0] ? p : "/");
 			rc = HCR_ERROR;
 			goto done;
 		}
@@ -330,7 +330,7 @@ static void exec_child(const runas *ra, const char *cwd, int log_fd, char *const
 		for (sig = 3; sig < 1024; sig++)
 			close(sig);
 	if (ra->drop && (setgroups((size_t)ra->ngroups, ra->groups) != 0 || setgid(ra->gid) != 0 ||
-	                 setuid(ra->uid) != 0))
+			 setuid(ra->uid) != 0))
 		_exit(126);
 	/* initdb resolves its own path relative to the working directory. */
 	if (chdir(cwd) != 0)
@@ -402,19 +402,19 @@ done:
 
 /* Runs initdb into `data` and waits for it. */
 static int run_initdb(const runas *ra, const char *bindir, const char *dir, const char *data,
-                      int log_fd, const char *log_path, hcr_error *err)
+		      int log_fd, const char *log_path, hcr_error *err)
 {
 	off_t since = lseek(log_fd, 0, SEEK_END);
 	char *initdb = hcr_sprintf("%s/initdb", bindir);
 	char *argv[] = {
-	        initdb, "-D",         (char *)data,        "-U", "hcr", "--auth=trust", "-E",
-	        "UTF8", "--locale=C", "--no-instructions", NULL};
+		initdb, "-D",         (char *)data,        "-U", "hcr", "--auth=trust", "-E",
+		"UTF8", "--locale=C", "--no-instructions", NULL};
 	int status, rc = HCR_ERROR;
 	char quoted[PATH_MAX + 16];
 	pid_t pid;
 
 	hcr_log_info("pgembed", "initialising database cluster data=%s",
-	             hcr_log_quote(quoted, sizeof(quoted), data));
+		     hcr_log_quote(quoted, sizeof(quoted), data));
 	pid = spawn(ra, dir, log_fd, argv, err);
 	if (pid < 0)
 		goto done;
@@ -428,7 +428,7 @@ static int run_initdb(const runas *ra, const char *bindir, const char *dir, cons
 		hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL, "initdb failed on \"%s\"", data);
 		detail_log_tail(err, log_path, since);
 		hcr_error_hint(err, "remove \"%s\" if it is a broken, half-initialised cluster",
-		               data);
+			       data);
 		goto done;
 	}
 	rc = HCR_OK;
@@ -454,10 +454,10 @@ static int check_not_running(const char *dir, const char *data, hcr_error *err)
 		    pid != (long)getpid() && pid != (long)getppid() &&
 		    (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
 			hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL,
-			              "PostgreSQL is already running on \"%s\" (pid %ld)", dir,
-			              pid);
+				      "PostgreSQL is already running on \"%s\" (pid %ld)", dir,
+				      pid);
 			hcr_error_hint(err, "another hcr may be using this data directory; stop it "
-			                    "or set another data_dir");
+					    "or set another data_dir");
 			rc = HCR_ERROR;
 		}
 		fclose(f);
@@ -517,7 +517,7 @@ static int wait_ready(hcr_pgembed *pg, const char *log_path, off_t since, hcr_er
 		if (r == pg->pid) {
 			pg->pid = -1;
 			hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL,
-			              "PostgreSQL exited during start-up on \"%s\"", pg->dir);
+				      "PostgreSQL exited during start-up on \"%s\"", pg->dir);
 			detail_log_tail(err, log_path, since);
 			hcr_error_hint(err, "the server's whole log is in \"%s\"", log_path);
 			return HCR_ERROR;
@@ -527,7 +527,7 @@ static int wait_ready(hcr_pgembed *pg, const char *log_path, off_t since, hcr_er
 		sleep_ms(50);
 	}
 	hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL,
-	              "PostgreSQL did not accept connections within %d s", START_TIMEOUT_MS / 1000);
+		      "PostgreSQL did not accept connections within %d s", START_TIMEOUT_MS / 1000);
 	detail_log_tail(err, log_path, since);
 	return HCR_ERROR;
 }
@@ -541,7 +541,7 @@ static int create_database(hcr_pgembed *pg, hcr_error *err)
 
 	if (PQstatus(conn) != CONNECTION_OK) {
 		hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL,
-		              "could not connect to the embedded PostgreSQL");
+			      "could not connect to the embedded PostgreSQL");
 		hcr_error_detail(err, "%s", PQerrorMessage(conn));
 		goto done;
 	}
@@ -598,22 +598,23 @@ static void free_pg(hcr_pgembed *pg)
 
 /* Starts the postmaster and waits until it answers. */
 static int spawn_server(hcr_pgembed *pg, const runas *ra, const char *bindir, const char *data,
-                        int log_fd, const char *log_path, hcr_error *err)
+			int log_fd, const char *log_path, hcr_error *err)
 {
+	static char port_setting[] = "port=" PG_PORT;
 	char *postgres = hcr_sprintf("%s/postgres", bindir);
 	char *sockdirs = socket_dirs_setting(pg->run);
 	char *argv[] = {postgres,
-	                "-D",
-	                (char *)data,
-	                "-c",
-	                "listen_addresses=",
-	                "-c",
-	                sockdirs,
-	                "-c",
-	                "unix_socket_permissions=0700",
-	                "-c",
-	                "port=" PG_PORT,
-	                NULL};
+			"-D",
+			(char *)data,
+			"-c",
+			"listen_addresses=",
+			"-c",
+			sockdirs,
+			"-c",
+			"unix_socket_permissions=0700",
+			"-c",
+			port_setting,
+			NULL};
 	off_t since = lseek(log_fd, 0, SEEK_END);
 	int rc = HCR_ERROR;
 
@@ -675,7 +676,7 @@ int hcr_pgembed_start(hcr_pgembed **out, const char *dir, const char *bin_dir, h
 	    create_database(pg, err) != HCR_OK)
 		goto done;
 	hcr_log_info("pgembed", "started pid=%ld dir=%s", (long)pg->pid,
-	             hcr_log_quote(quoted, sizeof(quoted), pg->dir));
+		     hcr_log_quote(quoted, sizeof(quoted), pg->dir));
 	*out = pg;
 	pg = NULL;
 	rc = HCR_OK;
@@ -734,7 +735,7 @@ void hcr_pgembed_stop(hcr_pgembed *pg)
 		kill(pg->pid, SIGINT);
 		if (!wait_exit(pg->pid, STOP_TIMEOUT_MS)) {
 			hcr_log_warn("pgembed", "fast shutdown timed out, sending SIGQUIT pid=%ld",
-			             (long)pg->pid);
+				     (long)pg->pid);
 			kill(pg->pid, SIGQUIT);
 			if (!wait_exit(pg->pid, QUIT_TIMEOUT_MS)) {
 				kill(pg->pid, SIGKILL);

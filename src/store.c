@@ -108,7 +108,7 @@ static void mask_password(char *msg, const char *conninfo)
 }
 
 int hcr_store_open(hcr_store **out, const char *conninfo, int size, int connect_timeout_s,
-                   hcr_error *err)
+		   hcr_error *err)
 {
 	PQconninfoOption *opts;
 	char *msg = NULL;
@@ -118,7 +118,7 @@ int hcr_store_open(hcr_store **out, const char *conninfo, int size, int connect_
 	opts = PQconninfoParse(conninfo, &msg);
 	if (!opts) {
 		hcr_error_set(err, HCR_EINVALID, HCR_ERR_CONFIG,
-		              "database.url is not a valid connection string");
+			      "database.url is not a valid connection string");
 		if (msg) {
 			mask_password(msg, conninfo);
 			detail_trimmed(err, msg);
@@ -172,10 +172,10 @@ static void notice_to_log(void *arg, const PGresult *res)
 	(void)arg;
 	if (severity && strcmp(severity, "WARNING") == 0)
 		hcr_log_warn("store", "server warning text=%s",
-		             hcr_log_quote(quoted, sizeof(quoted), msg ? msg : ""));
+			     hcr_log_quote(quoted, sizeof(quoted), msg ? msg : ""));
 	else
 		hcr_log_debug("store", "server notice text=%s",
-		              hcr_log_quote(quoted, sizeof(quoted), msg ? msg : ""));
+			      hcr_log_quote(quoted, sizeof(quoted), msg ? msg : ""));
 }
 
 /*
@@ -283,7 +283,7 @@ int hcr_store_acquire(hcr_store *store, PGconn **out, hcr_error *err)
 		store->stats.timeouts++;
 		pthread_mutex_unlock(&store->mu);
 		hcr_error_set(err, HCR_EUPSTREAM, HCR_ERR_UNAVAILABLE,
-		              "no database connection became free within %d s", store->timeout_s);
+			      "no database connection became free within %d s", store->timeout_s);
 		hcr_error_detail(err, "all %d connections of the pool are in use", store->size);
 		hcr_error_hint(err, "raise database.pool_size");
 		return HCR_EUPSTREAM;
@@ -360,7 +360,7 @@ void hcr_store_release(hcr_store *store, PGconn *conn)
 static bool is_connection_loss(const char *state)
 {
 	return state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
-	                 strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0);
+			 strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0);
 }
 
 /* Fills `err` from a failed result (NULL when libpq could not even make one). */
@@ -378,7 +378,7 @@ static int map_error(PGconn *conn, const PGresult *res, hcr_error *err)
 		cname = "?";
 	if (PQstatus(conn) == CONNECTION_BAD || is_connection_loss(state)) {
 		rc = hcr_error_set(err, HCR_EUPSTREAM, HCR_ERR_UNAVAILABLE,
-		                   "database is unavailable%s", tail);
+				   "database is unavailable%s", tail);
 		detail_trimmed(err, primary ? primary : PQerrorMessage(conn));
 		hcr_error_hint(err, UNAVAILABLE_HINT);
 		return rc;
@@ -387,24 +387,24 @@ static int map_error(PGconn *conn, const PGresult *res, hcr_error *err)
 		rc = hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL, "database query failed");
 	else if (strcmp(state, "23505") == 0)
 		rc = hcr_error_set(err, HCR_ECONFLICT, HCR_ERR_CONFLICT,
-		                   "duplicate value violates \"%s\"%s", cname, tail);
+				   "duplicate value violates \"%s\"%s", cname, tail);
 	else if (strcmp(state, "23503") == 0)
 		rc = hcr_error_set(err, HCR_ECONFLICT, HCR_ERR_CONFLICT,
-		                   "reference violates foreign key \"%s\"%s", cname, tail);
+				   "reference violates foreign key \"%s\"%s", cname, tail);
 	else if (strcmp(state, "23514") == 0)
 		rc = hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
-		                   "value violates check \"%s\"%s", cname, tail);
+				   "value violates check \"%s\"%s", cname, tail);
 	else if (strncmp(state, "22", 2) == 0)
 		rc = hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID, "invalid value%s", tail);
 	else
 		rc = hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL, "database query failed%s",
-		                   tail);
+				   tail);
 	detail_trimmed(err, primary ? primary : PQerrorMessage(conn));
 	return rc;
 }
 
 int hcr_store_query(PGconn *conn, PGresult **out, const char *sql, int nparams,
-                    const char *const *params, hcr_error *err)
+		    const char *const *params, hcr_error *err)
 {
 	PGresult *res;
 	ExecStatusType st;

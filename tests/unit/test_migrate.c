@@ -166,15 +166,15 @@ static void test_migrate__newer_schema_is_refused(void **state)
 	(void)state;
 	assert_int_equal(hcr_migrate_run(conn, NULL, &err), HCR_OK);
 	snprintf(sql, sizeof(sql),
-	         "INSERT INTO schema_migrations (version, name) VALUES (%d, 'from_the_future')",
-	         newer);
+		 "INSERT INTO schema_migrations (version, name) VALUES (%d, 'from_the_future')",
+		 newer);
 	PQclear(PQexec(conn, sql));
 
 	assert_int_equal(hcr_migrate_run(conn, &applied, &err), HCR_ERROR);
 	assert_int_equal(applied, 0);
 	snprintf(want, sizeof(want),
-	         "database schema version %d is newer than this hcr (knows up to %d)", newer,
-	         hcr_migrate_latest());
+		 "database schema version %d is newer than this hcr (knows up to %d)", newer,
+		 hcr_migrate_latest());
 	assert_string_equal(err.message, want);
 	assert_non_null(strstr(err.hint, "upgrade hcr"));
 	/* The refusal released the lock and left the database untouched. */
@@ -206,11 +206,11 @@ static void test_migrate__current_fails_on_lost_connection(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_migrate__latest_is_last_embedded),
-	        cmocka_unit_test(test_migrate__fresh_db_applies_all),
-	        cmocka_unit_test(test_migrate__concurrent_runs_apply_each_once),
-	        cmocka_unit_test(test_migrate__newer_schema_is_refused),
-	        cmocka_unit_test(test_migrate__current_fails_on_lost_connection),
+		cmocka_unit_test(test_migrate__latest_is_last_embedded),
+		cmocka_unit_test(test_migrate__fresh_db_applies_all),
+		cmocka_unit_test(test_migrate__concurrent_runs_apply_each_once),
+		cmocka_unit_test(test_migrate__newer_schema_is_refused),
+		cmocka_unit_test(test_migrate__current_fails_on_lost_connection),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -118,8 +118,8 @@ static void test_pgembed__restart_keeps_data(void **state)
 
 	(void)state;
 	assert_int_equal(pgtest_exec(&pgt, "CREATE TABLE kept (v text);"
-	                                   "INSERT INTO kept VALUES ('still here')"),
-	                 0);
+					   "INSERT INTO kept VALUES ('still here')"),
+			 0);
 	old = hcr_pgembed_pid(pgt.pg);
 	hcr_pgembed_stop(pgt.pg);
 	pgt.pg = NULL;
@@ -182,8 +182,8 @@ static void test_pgembed__long_dir_uses_private_socket_dir(void **state)
 	(void)state;
 	assert_int_equal(pgtest_mkdtemp(base, sizeof(base)), 0);
 	snprintf(dir, sizeof(dir), "%s/%s", base,
-	         "a-directory-name-long-enough-that-a-unix-socket-path-inside-would-not-fit-"
-	         "into-sun-path");
+		 "a-directory-name-long-enough-that-a-unix-socket-path-inside-would-not-fit-"
+		 "into-sun-path");
 	assert_true(strlen(dir) + strlen("/run/.s.PGSQL.5432") > 107);
 	snprintf(second.dir, sizeof(second.dir), "%s", dir);
 	if (hcr_pgembed_start(&second.pg, dir, NULL, &err) != HCR_OK) {
@@ -239,10 +239,10 @@ static void test_pgembed__find_bindir_rejects_bogus_dir(void **state)
 
 	(void)state;
 	assert_int_equal(hcr_pgembed_find_bindir(out, sizeof(out), "/nonexistent/pg/bin", &err),
-	                 HCR_ERROR);
+			 HCR_ERROR);
 	assert_non_null(strstr(err.message, "\"/nonexistent/pg/bin\""));
 	assert_string_equal(err.hint,
-	                    "install postgresql-15 (make deps) or set database.embedded.bin_dir");
+			    "install postgresql-15 (make deps) or set database.embedded.bin_dir");
 }
 
 static void test_pgembed__find_bindir_needs_both_binaries(void **state)
@@ -282,15 +282,15 @@ static void test_pgembed__find_bindir_looks_up_the_server(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_pgembed__start_creates_data_and_answers),
-	        cmocka_unit_test(test_pgembed__second_start_fails_naming_pid),
-	        cmocka_unit_test(test_pgembed__restart_keeps_data),
-	        cmocka_unit_test(test_pgembed__failed_start_reports_the_server_log),
-	        cmocka_unit_test(test_pgembed__long_dir_uses_private_socket_dir),
-	        cmocka_unit_test(test_pgembed__unreachable_dir_is_refused_as_root),
-	        cmocka_unit_test(test_pgembed__find_bindir_rejects_bogus_dir),
-	        cmocka_unit_test(test_pgembed__find_bindir_needs_both_binaries),
-	        cmocka_unit_test(test_pgembed__find_bindir_looks_up_the_server),
+		cmocka_unit_test(test_pgembed__start_creates_data_and_answers),
+		cmocka_unit_test(test_pgembed__second_start_fails_naming_pid),
+		cmocka_unit_test(test_pgembed__restart_keeps_data),
+		cmocka_unit_test(test_pgembed__failed_start_reports_the_server_log),
+		cmocka_unit_test(test_pgembed__long_dir_uses_private_socket_dir),
+		cmocka_unit_test(test_pgembed__unreachable_dir_is_refused_as_root),
+		cmocka_unit_test(test_pgembed__find_bindir_rejects_bogus_dir),
+		cmocka_unit_test(test_pgembed__find_bindir_needs_both_binaries),
+		cmocka_unit_test(test_pgembed__find_bindir_looks_up_the_server),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -34,12 +34,12 @@ static int setup(void **state)
 	if (pgtest_start(&pgt) != 0)
 		return -1;
 	if (pgtest_exec(&pgt, "CREATE TABLE parent (id int PRIMARY KEY);"
-	                      "CREATE TABLE items ("
-	                      " id serial PRIMARY KEY,"
-	                      " name text NOT NULL CONSTRAINT items_name_key UNIQUE,"
-	                      " qty int CONSTRAINT items_qty_positive CHECK (qty > 0),"
-	                      " parent int REFERENCES parent (id),"
-	                      " note text)") != 0)
+			      "CREATE TABLE items ("
+			      " id serial PRIMARY KEY,"
+			      " name text NOT NULL CONSTRAINT items_name_key UNIQUE,"
+			      " qty int CONSTRAINT items_qty_positive CHECK (qty > 0),"
+			      " parent int REFERENCES parent (id),"
+			      " note text)") != 0)
 		return -1;
 	if (hcr_store_open(&pool, hcr_pgembed_conninfo(pgt.pg), 2, 2, &err) != HCR_OK) {
 		pgtest_print_error("open", &err);
@@ -93,13 +93,13 @@ static void test_store__query_with_params_stores_them_literally(void **state)
 	(void)state;
 	assert_int_equal(hcr_store_acquire(pool, &conn, &err), HCR_OK);
 	assert_int_equal(hcr_store_query(conn, NULL,
-	                                 "INSERT INTO items (name, qty, note) VALUES ($1, $2, $3)",
-	                                 3, ins, &err),
-	                 HCR_OK);
+					 "INSERT INTO items (name, qty, note) VALUES ($1, $2, $3)",
+					 3, ins, &err),
+			 HCR_OK);
 	assert_int_equal(hcr_store_query(conn, &res,
-	                                 "SELECT name, qty, note FROM items WHERE name = $1", 1,
-	                                 sel, &err),
-	                 HCR_OK);
+					 "SELECT name, qty, note FROM items WHERE name = $1", 1,
+					 sel, &err),
+			 HCR_OK);
 	assert_int_equal(PQntuples(res), 1);
 	v = hcr_store_strdup(res, 0, 0);
 	assert_string_equal(v, evil);
@@ -122,18 +122,18 @@ static void test_store__errors_map_by_sqlstate(void **state)
 		const char *code;
 		const char *in_message;
 	} cases[] = {
-	        {"INSERT INTO items (name, qty) VALUES ('dup', 1), ($1, 1)", "dup", HCR_ECONFLICT,
-	         "conflict", "duplicate value violates \"items_name_key\" (SQLSTATE 23505)"},
-	        {"INSERT INTO items (name, parent) VALUES ($1, 42)", "orphan", HCR_ECONFLICT,
-	         "conflict", "(SQLSTATE 23503)"},
-	        {"INSERT INTO items (name, qty) VALUES ($1, 0)", "none", HCR_EINVALID, "invalid",
-	         "\"items_qty_positive\" (SQLSTATE 23514)"},
-	        {"INSERT INTO items (name, qty) VALUES ('n', $1)", "many", HCR_EINVALID, "invalid",
-	         "(SQLSTATE 22P02)"},
-	        {"SELECT 1 / (0 * length($1))", "z", HCR_EINVALID, "invalid", "(SQLSTATE 22012)"},
-	        {"SELEKT $1", "x", HCR_ERROR, "internal", "(SQLSTATE 42601)"},
-	        {"SELECT * FROM no_such_table WHERE x = $1", "x", HCR_ERROR, "internal",
-	         "(SQLSTATE 42P01)"},
+		{"INSERT INTO items (name, qty) VALUES ('dup', 1), ($1, 1)", "dup", HCR_ECONFLICT,
+		 "conflict", "duplicate value violates \"items_name_key\" (SQLSTATE 23505)"},
+		{"INSERT INTO items (name, parent) VALUES ($1, 42)", "orphan", HCR_ECONFLICT,
+		 "conflict", "(SQLSTATE 23503)"},
+		{"INSERT INTO items (name, qty) VALUES ($1, 0)", "none", HCR_EINVALID, "invalid",
+		 "\"items_qty_positive\" (SQLSTATE 23514)"},
+		{"INSERT INTO items (name, qty) VALUES ('n', $1)", "many", HCR_EINVALID, "invalid",
+		 "(SQLSTATE 22P02)"},
+		{"SELECT 1 / (0 * length($1))", "z", HCR_EINVALID, "invalid", "(SQLSTATE 22012)"},
+		{"SELEKT $1", "x", HCR_ERROR, "internal", "(SQLSTATE 42601)"},
+		{"SELECT * FROM no_such_table WHERE x = $1", "x", HCR_ERROR, "internal",
+		 "(SQLSTATE 42P01)"},
 	};
 	hcr_error err;
 	size_t i;
@@ -147,7 +147,7 @@ static void test_store__errors_map_by_sqlstate(void **state)
 		    !strstr(err.message, cases[i].in_message) || !err.detail[0] ||
 		    err.detail[strlen(err.detail) - 1] == '\n')
 			fail_msg("case %zu (%s): got %d %s \"%s\" detail \"%s\"", i, cases[i].sql,
-			         rc, err.code, err.message, err.detail);
+				 rc, err.code, err.message, err.detail);
 	}
 	/* The server's message is the detail. */
 	run(cases[0].sql, 1, (const char *const[]){"dup"}, &err);
@@ -167,14 +167,14 @@ static void test_store__transactions(void **state)
 	assert_int_equal(hcr_store_acquire(pool, &conn, &err), HCR_OK);
 	assert_int_equal(hcr_store_begin(conn, &err), HCR_OK);
 	assert_int_equal(
-	        hcr_store_query(conn, NULL, "INSERT INTO items (name) VALUES ($1)", 1, a, &err),
-	        HCR_OK);
+		hcr_store_query(conn, NULL, "INSERT INTO items (name) VALUES ($1)", 1, a, &err),
+		HCR_OK);
 	hcr_store_rollback(conn);
 
 	assert_int_equal(hcr_store_begin(conn, &err), HCR_OK);
 	assert_int_equal(
-	        hcr_store_query(conn, NULL, "INSERT INTO items (name) VALUES ($1)", 1, b, &err),
-	        HCR_OK);
+		hcr_store_query(conn, NULL, "INSERT INTO items (name) VALUES ($1)", 1, b, &err),
+		HCR_OK);
 	assert_int_equal(hcr_store_commit(conn, &err), HCR_OK);
 
 	/* COMMIT after a failed statement is a failure, not a silent rollback. */
@@ -186,16 +186,16 @@ static void test_store__transactions(void **state)
 	/* A transaction left open is rolled back when the connection goes back. */
 	assert_int_equal(hcr_store_begin(conn, &err), HCR_OK);
 	assert_int_equal(hcr_store_query(conn, NULL, "INSERT INTO items (name) VALUES ('left')", 0,
-	                                 NULL, &err),
-	                 HCR_OK);
+					 NULL, &err),
+			 HCR_OK);
 	hcr_store_release(pool, conn);
 
 	assert_int_equal(hcr_store_acquire(pool, &conn, &err), HCR_OK);
 	assert_int_equal(hcr_store_query(conn, &res,
-	                                 "SELECT string_agg(name, ',' ORDER BY name) FROM items "
-	                                 "WHERE name IN ('tx-rolled-back', 'tx-committed', 'left')",
-	                                 0, NULL, &err),
-	                 HCR_OK);
+					 "SELECT string_agg(name, ',' ORDER BY name) FROM items "
+					 "WHERE name IN ('tx-rolled-back', 'tx-committed', 'left')",
+					 0, NULL, &err),
+			 HCR_OK);
 	assert_string_equal(PQgetvalue(res, 0, 0), "tx-committed");
 	PQclear(res);
 	hcr_store_release(pool, conn);
@@ -266,9 +266,9 @@ static void test_store__acquire_times_out_when_all_are_lent(void **state)
 static void test_store__open_rejects_bad_conninfo_without_echoing_password(void **state)
 {
 	static const char *const bad[] = {
-	        "postgresql://hcr:s3cr%zzet@localhost/hcr",
-	        "host=localhost password=s3cr%zzet bogus_option=1",
-	        "host=localhost password='s3cr%zzet",
+		"postgresql://hcr:s3cr%zzet@localhost/hcr",
+		"host=localhost password=s3cr%zzet bogus_option=1",
+		"host=localhost password='s3cr%zzet",
 	};
 	hcr_store *s = (hcr_store *)0x1;
 	hcr_error err;
@@ -324,7 +324,7 @@ static void test_store__pool_recovers_after_server_restart(void **state)
 	assert_int_equal(hcr_store_acquire(pool, &a, &err), HCR_OK);
 	assert_int_equal(hcr_store_acquire(pool, &b, &err), HCR_OK);
 	assert_int_equal(hcr_store_query(a, &res, "SELECT count(*) FROM items", 0, NULL, &err),
-	                 HCR_OK);
+			 HCR_OK);
 	PQclear(res);
 	assert_int_equal(hcr_store_query(b, NULL, "SELECT 1", 0, NULL, &err), HCR_OK);
 	hcr_store_release(pool, a);
@@ -363,15 +363,15 @@ static void test_store__restart_between_uses_is_invisible(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_store__query_with_params_stores_them_literally),
-	        cmocka_unit_test(test_store__errors_map_by_sqlstate),
-	        cmocka_unit_test(test_store__transactions),
-	        cmocka_unit_test(test_store__more_threads_than_connections_all_succeed),
-	        cmocka_unit_test(test_store__acquire_times_out_when_all_are_lent),
-	        cmocka_unit_test(test_store__open_rejects_bad_conninfo_without_echoing_password),
-	        /* Last: these stop and restart the server. */
-	        cmocka_unit_test(test_store__pool_recovers_after_server_restart),
-	        cmocka_unit_test(test_store__restart_between_uses_is_invisible),
+		cmocka_unit_test(test_store__query_with_params_stores_them_literally),
+		cmocka_unit_test(test_store__errors_map_by_sqlstate),
+		cmocka_unit_test(test_store__transactions),
+		cmocka_unit_test(test_store__more_threads_than_connections_all_succeed),
+		cmocka_unit_test(test_store__acquire_times_out_when_all_are_lent),
+		cmocka_unit_test(test_store__open_rejects_bad_conninfo_without_echoing_password),
+		/* Last: these stop and restart the server. */
+		cmocka_unit_test(test_store__pool_recovers_after_server_restart),
+		cmocka_unit_test(test_store__restart_between_uses_is_invisible),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
