@@ -75,6 +75,23 @@ int hcr_api_body_object(hcr_req *req, json_t **out, hcr_error *err)
 	return hcr_json_parse_object(out, req->body.data ? req->body.data : "", req->body.len, err);
 }
 
+int hcr_api_reply_items(hcr_req *req, hcr_resp *resp,
+			int (*list)(PGconn *conn, json_t **out, hcr_error *err), hcr_error *err)
+{
+	PGconn *conn = NULL;
+	json_t *items = NULL;
+	int rc;
+
+	rc = hcr_store_acquire(req->api->store, &conn, err);
+	if (rc != HCR_OK)
+		return rc;
+	rc = list(conn, &items, err);
+	hcr_store_release(req->api->store, conn);
+	if (rc == HCR_OK)
+		hcr_api_reply(resp, 200, json_pack("{s:o}", "items", items));
+	return rc;
+}
+
 void hcr_api_reply(hcr_resp *resp, int status, json_t *body)
 {
 	resp->status = status;

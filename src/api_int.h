@@ -66,6 +66,12 @@ const char *hcr_api_query(hcr_req *req, const char *name);
 const char *hcr_api_header(hcr_req *req, const char *name);
 /* Parses the body as a JSON object (new reference in *out). */
 int hcr_api_body_object(hcr_req *req, json_t **out, hcr_error *err);
+/*
+ * Answers 200 with {"items": [...]} from `list`, run on a pooled connection.
+ */
+int hcr_api_reply_items(hcr_req *req, hcr_resp *resp,
+			int (*list)(PGconn *conn, json_t **out, hcr_error *err), hcr_error *err);
+
 /* Sets resp to `status` with `body` (stolen). */
 void hcr_api_reply(hcr_resp *resp, int status, json_t *body);
 

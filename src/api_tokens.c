@@ -67,18 +67,7 @@ done:
 
 int hcr_api_tokens_list(hcr_req *req, hcr_resp *resp, hcr_error *err)
 {
-	PGconn *conn = NULL;
-	json_t *items = NULL;
-	int rc;
-
-	rc = hcr_store_acquire(req->api->store, &conn, err);
-	if (rc != HCR_OK)
-		return rc;
-	rc = hcr_tokens_list(conn, &items, err);
-	hcr_store_release(req->api->store, conn);
-	if (rc == HCR_OK)
-		hcr_api_reply(resp, 200, json_pack("{s:o}", "items", items));
-	return rc;
+	return hcr_api_reply_items(req, resp, hcr_tokens_list, err);
 }
 
 int hcr_api_tokens_delete(hcr_req *req, hcr_resp *resp, hcr_error *err)

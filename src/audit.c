@@ -42,7 +42,7 @@ int hcr_audit_recent(PGconn *conn, int limit, json_t **out, hcr_error *err)
 	PGresult *res = NULL;
 	char lim[16];
 	const char *params[1] = {lim};
-	int rc, i;
+	int rc;
 
 	*out = NULL;
 	snprintf(lim, sizeof(lim), "%d", limit);
@@ -56,9 +56,7 @@ int hcr_audit_recent(PGconn *conn, int limit, json_t **out, hcr_error *err)
 		1, params, err);
 	if (rc != HCR_OK)
 		return rc;
-	*out = json_array();
-	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(*out, json_loads(PQgetvalue(res, i, 0), 0, NULL));
+	*out = hcr_store_json_rows(res, 0, -1);
 	PQclear(res);
 	return HCR_OK;
 }

@@ -276,7 +276,7 @@ int hcr_clusters_insert(PGconn *conn, const hcr_cluster_new *c, const char *acto
 		conflict_message(c, err);
 	if (rc != HCR_OK)
 		goto done;
-	*out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	*out = hcr_store_json_cell(res, 0, 0);
 	rc = hcr_store_commit(conn, err);
 	if (rc != HCR_OK) {
 		json_decref(*out);
@@ -296,7 +296,7 @@ int hcr_clusters_list(PGconn *conn, const hcr_cluster_filter *f, json_t **out, h
 	PGresult *res = NULL;
 	char limit[16];
 	const char *params[4];
-	int rc, i, n;
+	int rc, n;
 	json_t *items;
 
 	*out = NULL;
@@ -316,9 +316,7 @@ int hcr_clusters_list(PGconn *conn, const hcr_cluster_filter *f, json_t **out, h
 	if (rc != HCR_OK)
 		return rc;
 	n = PQntuples(res);
-	items = json_array();
-	for (i = 0; i < n && i < f->limit; i++)
-		json_array_append_new(items, json_loads(PQgetvalue(res, i, 0), 0, NULL));
+	items = hcr_store_json_rows(res, 0, f->limit);
 	*out = json_pack("{s:o, s:o}", "items", items, "nextCursor",
 			 n > f->limit ? json_string(PQgetvalue(res, f->limit - 1, 1))
 				      : json_null());
@@ -354,7 +352,7 @@ int hcr_clusters_get(PGconn *conn, const char *id_or_name, json_t **out, long lo
 		PQclear(res);
 		return cluster_not_found(err, id_or_name);
 	}
-	*out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	*out = hcr_store_json_cell(res, 0, 0);
 	if (version)
 		*version = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);

@@ -273,12 +273,6 @@ void hcr_credential_new_free(hcr_credential_new *c)
 				"'clusters', (SELECT count(*) FROM clusters k WHERE " \
 				"k.credential_id = c.id)) || c.metadata)"
 
-static int one_json(PGresult *res, json_t **out)
-{
-	*out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	return HCR_OK;
-}
-
 int hcr_credentials_insert(PGconn *conn, const hcr_credential_new *c, const char *created_by,
 			   json_t **out, hcr_error *err)
 {
@@ -309,7 +303,7 @@ int hcr_credentials_insert(PGconn *conn, const hcr_credential_new *c, const char
 			      "credential \"%s\" already exists", c->name);
 		hcr_error_hint(err, "choose another name, or delete the existing credential first");
 	} else if (rc == HCR_OK) {
-		one_json(res, out);
+		*out = hcr_store_json_cell(res, 0, 0);
 	}
 	PQclear(res);
 	free(meta);
@@ -320,16 +314,14 @@ int hcr_credentials_insert(PGconn *conn, const hcr_credential_new *c, const char
 int hcr_credentials_list(PGconn *conn, json_t **out, hcr_error *err)
 {
 	PGresult *res = NULL;
-	int rc, i;
+	int rc;
 
 	*out = NULL;
 	rc = hcr_store_query(conn, &res, "SELECT " CRED_JSON " FROM credentials c ORDER BY c.name",
 			     0, NULL, err);
 	if (rc != HCR_OK)
 		return rc;
-	*out = json_array();
-	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(*out, json_loads(PQgetvalue(res, i, 0), 0, NULL));
+	*out = hcr_store_json_rows(res, 0, -1);
 	PQclear(res);
 	return HCR_OK;
 }
@@ -354,7 +346,7 @@ int hcr_credentials_get(PGconn *conn, const char *name, json_t **out, hcr_error 
 			     err);
 	if (rc == HCR_OK) {
 		if (PQntuples(res) == 1)
-			one_json(res, out);
+			*out = hcr_store_json_cell(res, 0, 0);
 		else
 			rc = not_found(err, name);
 	}

@@ -484,3 +484,25 @@ char *hcr_store_strdup(const PGresult *res, int row, int col)
 		return NULL;
 	return hcr_strndup(PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
 }
+
+json_t *hcr_store_json_cell(const PGresult *res, int row, int col)
+{
+	json_t *v;
+
+	if (PQgetisnull(res, row, col))
+		return json_null();
+	v = json_loads(PQgetvalue(res, row, col), JSON_DECODE_ANY, NULL);
+	return v ? v : json_null();
+}
+
+json_t *hcr_store_json_rows(const PGresult *res, int col, int limit)
+{
+	json_t *arr = json_array();
+	int i, n = PQntuples(res);
+
+	if (limit >= 0 && limit < n)
+		n = limit;
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, hcr_store_json_cell(res, i, col));
+	return arr;
+}

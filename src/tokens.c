@@ -65,12 +65,6 @@ done:
 	return rc;
 }
 
-/* Parses the first cell of `res` as JSON; a new reference, or NULL. */
-static json_t *cell_json(PGresult *res, int row)
-{
-	return json_loads(PQgetvalue(res, row, 0), 0, NULL);
-}
-
 int hcr_tokens_create(PGconn *conn, const char *name, hcr_role role, long long expires_in_s,
 		      const char *created_by, json_t **out, hcr_error *err)
 {
@@ -97,7 +91,7 @@ int hcr_tokens_create(PGconn *conn, const char *name, hcr_role role, long long e
 		"RETURNING " TOKEN_JSON,
 		5, params, err);
 	if (rc == HCR_OK) {
-		*out = cell_json(res, 0);
+		*out = hcr_store_json_cell(res, 0, 0);
 		json_object_set_new(*out, "token", json_string(token));
 	}
 	hcr_crypto_wipe(token, sizeof(token));
@@ -108,7 +102,7 @@ int hcr_tokens_create(PGconn *conn, const char *name, hcr_role role, long long e
 int hcr_tokens_list(PGconn *conn, json_t **out, hcr_error *err)
 {
 	PGresult *res = NULL;
-	int rc, i;
+	int rc;
 
 	*out = NULL;
 	rc = hcr_store_query(conn, &res,
@@ -117,9 +111,7 @@ int hcr_tokens_list(PGconn *conn, json_t **out, hcr_error *err)
 			     0, NULL, err);
 	if (rc != HCR_OK)
 		return rc;
-	*out = json_array();
-	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(*out, cell_json(res, i));
+	*out = hcr_store_json_rows(res, 0, -1);
 	PQclear(res);
 	return HCR_OK;
 }

@@ -9,6 +9,7 @@
 #ifndef HCR_STORE_H
 #define HCR_STORE_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 
@@ -71,6 +72,15 @@ void hcr_store_rollback(PGconn *conn);
 bool hcr_store_ping(hcr_store *store, hcr_error *err);
 
 void hcr_store_get_stats(hcr_store *store, hcr_store_stats *out);
+
+/*
+ * Parses a result cell holding JSON (built by the query with jsonb_build_object
+ * and friends). Returns a new reference, or JSON null for SQL NULL.
+ */
+json_t *hcr_store_json_cell(const PGresult *res, int row, int col);
+
+/* A new JSON array of column `col` of the first `limit` rows (all when limit < 0). */
+json_t *hcr_store_json_rows(const PGresult *res, int col, int limit);
 
 /*
  * Copies a result cell: a new string, or NULL for SQL NULL.
