@@ -1,6 +1,6 @@
 -- 0001_init: hcr's first schema.
 --
--- Clusters carry the three documents of the sync model (DESIGN.md section 3):
+-- Clusters carry the three documents of the sync model (docs/architecture.md):
 -- desired (what users asked for; absent or null = unmanaged), observed (the
 -- cloud's normalised document and when that observation started) and applied
 -- (what hcr last applied successfully). Per-leaf-field state, ownership and

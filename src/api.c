@@ -24,10 +24,7 @@
 #include "hcr/metrics.h"
 #include "hcr/migrate.h"
 #include "hcr/tokens.h"
-
-#ifndef HCR_VERSION
-#define HCR_VERSION "unknown"
-#endif
+#include "hcr/version.h"
 
 static int handle_healthz(hcr_req *req, hcr_resp *resp, hcr_error *err);
 static int handle_readyz(hcr_req *req, hcr_resp *resp, hcr_error *err);
@@ -107,7 +104,8 @@ int hcr_api_if_match(hcr_req *req, long long *out, hcr_error *err)
 	long long v;
 
 	*out = -1;
-	if (!h)
+	/* "*" matches any current version, which is the same as no precondition here. */
+	if (!h || strcmp(h, "*") == 0)
 		return HCR_OK;
 	if (strncmp(h, "W/", 2) == 0)
 		h += 2;
@@ -324,6 +322,33 @@ static enum MHD_Result send_response(hcr_req *req, hcr_resp *resp, const char *a
 	return ret;
 }
 
+/* Appends one query argument to the audited path ("?a=1&b=2"). */
+static enum MHD_Result append_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	hcr_buf *b = cls;
+
+	(void)kind;
+	hcr_buf_printf(b, "%c%s%s%s", strchr(b->data, '?') ? '&' : '?', key, value ? "=" : "",
+		       value ? value : "");
+	return MHD_YES;
+}
+
+static void client_address(hcr_req *req, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	out[0] = '\0';
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+			  (socklen_t)size);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  out, (socklen_t)size);
+}
+
 static double elapsed_since(const struct timespec *start)
 {
 	struct timespec now;
@@ -397,19 +422,26 @@ respond:
 			hcr_log_error("api", "request failed method=%s path=%s status=%d code=%s",
 				      req->method, route_name, resp.status, err.code);
 	}
-	ret = send_response(req, &resp, rc == HCR_OK ? NULL : allow);
+	ret = send_response(req, &resp, resp.status == 405 ? allow : NULL);
 
 	if (is_mutating(req->method)) {
+		hcr_buf path_q = {0};
+		char addr[INET6_ADDRSTRLEN + 8];
+
+		hcr_buf_puts(&path_q, req->url);
+		MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, append_query, &path_q);
+		client_address(req, addr, sizeof(addr));
 		hcr_audit_entry a = {
 			.request_id = req->request_id,
 			.token_id = req->token_id[0] ? req->token_id : NULL,
 			.actor = req->actor,
 			.role = req->role != HCR_ROLE_NONE ? hcr_role_name(req->role) : NULL,
 			.method = req->method,
-			.path = req->url,
+			.path = path_q.data,
 			.target = req->target[0] ? req->target : NULL,
 			.status = resp.status,
 			.outcome = rc == HCR_OK ? "ok" : err.code,
+			.remote_addr = addr[0] ? addr : NULL,
 		};
 		hcr_error aerr;
 
@@ -419,6 +451,7 @@ respond:
 				      "actor=%s error=%s",
 				      req->method, route_name, resp.status, req->actor,
 				      aerr.message);
+		hcr_buf_free(&path_q);
 	}
 
 	{
@@ -520,7 +553,7 @@ static int handle_healthz(hcr_req *req, hcr_resp *resp, hcr_error *err)
 {
 	(void)req;
 	(void)err;
-	hcr_api_reply(resp, 200, json_pack("{s:s, s:s}", "status", "ok", "version", HCR_VERSION));
+	hcr_api_reply(resp, 200, json_pack("{s:s, s:s}", "status", "ok", "version", hcr_version()));
 	return HCR_OK;
 }
 
@@ -553,7 +586,7 @@ static int handle_metrics(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	hcr_buf b = {0};
 
 	(void)err;
-	hcr_metrics_render(&b, req->api->store, HCR_VERSION);
+	hcr_metrics_render(&b, req->api->store, hcr_version());
 	resp->status = 200;
 	resp->text = b.data ? b.data : hcr_strdup("");
 	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";

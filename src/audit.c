@@ -11,7 +11,7 @@ int hcr_audit_write(hcr_store *store, const hcr_audit_entry *e, hcr_error *err)
 {
 	PGconn *conn = NULL;
 	char status[16];
-	const char *params[9];
+	const char *params[10];
 	int rc;
 
 	snprintf(status, sizeof(status), "%d", e->status);
@@ -24,15 +24,16 @@ int hcr_audit_write(hcr_store *store, const hcr_audit_entry *e, hcr_error *err)
 	params[6] = e->target;
 	params[7] = status;
 	params[8] = e->outcome;
+	params[9] = e->remote_addr;
 	rc = hcr_store_acquire(store, &conn, err);
 	if (rc != HCR_OK)
 		return rc;
 	rc = hcr_store_query(
 		conn, NULL,
 		"INSERT INTO audit_log (request_id, token_id, actor, role, method, path, "
-		"target, status, outcome) "
-		"VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8::int, $9)",
-		9, params, err);
+		"target, status, outcome, remote_addr) "
+		"VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8::int, $9, $10)",
+		10, params, err);
 	hcr_store_release(store, conn);
 	return rc;
 }

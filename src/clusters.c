@@ -45,6 +45,12 @@ static int bad(hcr_error *err, const char *field, const char *what, const char *
 	return HCR_EINVALID;
 }
 
+/*
+ * Without "cloudName" the hcr name is the cloud's name too, so an error about it
+ * names the field the user actually sent.
+ */
+#define CLOUD_NAME_FIELD(c) ((c)->cloud_name == (c)->name ? "name" : "cloudName")
+
 static int check_location(const hcr_cluster_new *c, hcr_error *err)
 {
 	const char *p = c->provider;
@@ -61,7 +67,7 @@ static int check_location(const hcr_cluster_new *c, hcr_error *err)
 		if (!cloud_chars(c->region, 32, "-", true) || !strchr(c->region, '-'))
 			return bad(err, "region", "is not an AWS region", "for example eu-west-1");
 		if (!cloud_chars(c->cloud_name, 100, "-_", false))
-			return bad(err, "cloudName", "is not a valid EKS cluster name",
+			return bad(err, CLOUD_NAME_FIELD(c), "is not a valid EKS cluster name",
 				   "1 to 100 letters, digits, '-' and '_', starting with a "
 				   "letter or digit");
 	} else if (strcmp(p, "aks") == 0) {
@@ -83,7 +89,7 @@ static int check_location(const hcr_cluster_new *c, hcr_error *err)
 			return bad(err, "location", "is not an Azure region",
 				   "an Azure region such as westeurope");
 		if (!cloud_chars(c->cloud_name, 63, "-_", false))
-			return bad(err, "cloudName", "is not a valid AKS cluster name",
+			return bad(err, CLOUD_NAME_FIELD(c), "is not a valid AKS cluster name",
 				   "1 to 63 letters, digits, '-' and '_'");
 	} else {
 		if (c->region || c->resource_group)
@@ -103,7 +109,7 @@ static int check_location(const hcr_cluster_new *c, hcr_error *err)
 			return bad(err, "project", "is not a GCP project id", NULL);
 		if (!cloud_chars(c->cloud_name, 40, "-", true) ||
 		    !isalpha((unsigned char)c->cloud_name[0]))
-			return bad(err, "cloudName", "is not a valid GKE cluster name",
+			return bad(err, CLOUD_NAME_FIELD(c), "is not a valid GKE cluster name",
 				   "1 to 40 lower-case letters, digits and '-', starting with a "
 				   "letter");
 	}
@@ -154,8 +160,8 @@ int hcr_cluster_parse(hcr_cluster_new *out, json_t *body, hcr_error *err)
 		out->config = NULL;
 	if (out->imported && out->config)
 		return bad(err, "config", "is not accepted when importing a cluster",
-			   "registering never changes an imported cluster; hcr manages none of "
-			   "its fields until you set them after registration");
+			   "registering never changes an imported cluster: register it without "
+			   "\"config\"; hcr manages none of its fields until you set them");
 	if (!out->imported) {
 		if (!out->config)
 			return bad(err, "config", "is required to create a cluster",

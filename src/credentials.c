@@ -5,6 +5,7 @@
  * as metadata so operators can tell credentials apart without seeing secrets.
  */
 #include <ctype.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdio.h>
@@ -97,15 +98,41 @@ static int parse_aks(json_t *sec, json_t *meta, hcr_error *err)
 	return HCR_OK;
 }
 
+/* Refuses to ask for a pass phrase: OpenSSL would otherwise prompt on the terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
 static bool pem_private_key_ok(const char *pem)
 {
 	BIO *bio = BIO_new_mem_buf(pem, -1);
-	EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
 	bool ok = pkey && EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA;
 
 	EVP_PKEY_free(pkey);
 	BIO_free(bio);
+	ERR_clear_error();
 	return ok;
+}
+
+/* http:// is accepted only for a loopback host (emulators in tests). */
+static bool loopback_http(const char *url)
+{
+	static const char *const hosts[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		n = strlen(hosts[i]);
+		if (strncmp(url, hosts[i], n) == 0 &&
+		    (url[n] == ':' || url[n] == '/' || url[n] == '\0'))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -169,9 +196,7 @@ static int parse_gke(json_t *sec, json_t *meta, json_t **secret_out, hcr_error *
 			      "private key");
 		goto fail;
 	}
-	if (token_uri && strncmp(token_uri, "https://", 8) != 0 &&
-	    strncmp(token_uri, "http://127.0.0.1", 16) != 0 &&
-	    strncmp(token_uri, "http://localhost", 16) != 0) {
+	if (token_uri && strncmp(token_uri, "https://", 8) != 0 && !loopback_http(token_uri)) {
 		hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
 			      "field \"gke.serviceAccountJson.token_uri\" must be an https URL");
 		goto fail;
@@ -365,8 +390,7 @@ int hcr_credentials_delete(PGconn *conn, const char *name, hcr_error *err)
 	if (rc == HCR_ECONFLICT) {
 		hcr_error_set(err, HCR_ECONFLICT, HCR_ERR_CONFLICT,
 			      "credential \"%s\" is used by registered clusters", name);
-		hcr_error_hint(err, "delete those clusters or move them to another credential "
-				    "first");
+		hcr_error_hint(err, "delete those clusters first (DELETE /v1/clusters/{id})");
 	} else if (rc == HCR_OK && PQntuples(res) == 0) {
 		rc = not_found(err, name);
 	}

@@ -16,7 +16,7 @@ int hcr_json_parse_object(json_t **out, const char *body, size_t len, hcr_error 
 	if (len == 0)
 		return hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID_JSON,
 				     "request body is empty; a JSON object is expected");
-	doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	doc = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!doc) {
 		hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID_JSON,
 			      "request body is not valid JSON at line %d, column %d", jerr.line,

@@ -22,18 +22,16 @@
 #include "hcr/migrate.h"
 #include "hcr/pgembed.h"
 #include "hcr/store.h"
-
-#ifndef HCR_VERSION
-#define HCR_VERSION "unknown"
-#endif
+#include "hcr/version.h"
 
 static const char usage[] =
 	"usage: hcr <command> [options]\n"
 	"\n"
 	"commands:\n"
-	"  run       every role in one process; starts an embedded PostgreSQL under\n"
-	"            --data-dir when no database URL is configured\n"
-	"  serve     the REST API\n"
+	"  run       every role in one process (today: the REST API); starts an\n"
+	"            embedded PostgreSQL under --data-dir when no database URL is set\n"
+	"  serve     the REST API only (also on the embedded PostgreSQL when no\n"
+	"            database URL is set)\n"
 	"  migrate   apply database migrations and exit\n"
 	"  version   print the version\n"
 	"  help      this text\n"
@@ -240,7 +238,7 @@ static int serve(int argc, char **argv)
 	if (rc != HCR_OK)
 		goto done;
 	hcr_log_set_level(p.cfg.log_level);
-	hcr_log_info("main", "starting hcr version=%s command=%s", HCR_VERSION, argv[1]);
+	hcr_log_info("main", "starting hcr version=%s command=%s", hcr_version(), argv[1]);
 	rc = open_database(&p, &err);
 	if (rc != HCR_OK)
 		goto done;
@@ -255,7 +253,7 @@ static int serve(int argc, char **argv)
 	if (rc != HCR_OK)
 		goto done;
 
-	fprintf(stderr, "hcr %s is serving on %s://%s\n", HCR_VERSION,
+	fprintf(stderr, "hcr %s is serving on %s://%s\n", hcr_version(),
 		p.cfg.tls_cert_file ? "https" : "http", p.cfg.listen);
 	if (created)
 		fprintf(stderr, "hcr: created the first admin API token in %s (mode 0600)\n",
@@ -308,7 +306,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "migrate") == 0)
 		return migrate(argc, argv);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("hcr %s\n", HCR_VERSION);
+		printf("hcr %s\n", hcr_version());
 		return 0;
 	}
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -28,6 +28,13 @@ bool hcr_name_valid(const char *name)
 
 int hcr_name_check(const char *name, const char *field, hcr_error *err)
 {
+	if (hcr_uuid_valid(name)) {
+		hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
+			      "field \"%s\" must not look like an id", field);
+		hcr_error_hint(err, "ids and names share the same URLs; choose a name that is not "
+				    "a UUID");
+		return HCR_EINVALID;
+	}
 	if (hcr_name_valid(name))
 		return HCR_OK;
 	hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID, "field \"%s\" is not a valid name",

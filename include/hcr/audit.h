@@ -18,7 +18,8 @@ typedef struct hcr_audit_entry {
 	const char *path;
 	const char *target; /* what it acted on, may be NULL */
 	int status;
-	const char *outcome; /* "ok" or the error code */
+	const char *outcome;     /* "ok" or the error code */
+	const char *remote_addr; /* the client's address, may be NULL */
 } hcr_audit_entry;
 
 int hcr_audit_write(hcr_store *store, const hcr_audit_entry *e, hcr_error *err);

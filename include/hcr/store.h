@@ -3,8 +3,8 @@
  * shared by threads, parameterised queries only, SQLSTATEs mapped onto hcr
  * statuses, and reconnection after the server restarts.
  *
- * Domain queries (clusters, credentials, tokens, audit) live in
- * store_<table>.c and are declared in their own headers.
+ * Domain queries live beside their rules: src/clusters.c, src/credentials.c,
+ * src/tokens.c and src/audit.c, declared in their own headers.
  */
 #ifndef HCR_STORE_H
 #define HCR_STORE_H

@@ -113,6 +113,7 @@ class ApiTest(unittest.TestCase):
             r = self.req("GET", "/v1/clusters", token=None, headers=headers)
             self.assertError(r, 401, "unauthorized")
             self.assertEqual(r.header("WWW-Authenticate"), 'Bearer realm="hcr"')
+            self.assertIsNone(r.header("Allow"))
 
     def test_roles(self):
         viewer = self.token("viewer")["token"]
@@ -221,8 +222,8 @@ class ApiTest(unittest.TestCase):
 
     # ---- clusters ---------------------------------------------------------------------------
 
-    def register(self, name, **kw):
-        body = {"name": name, "provider": "eks", "imported": True, "region": "eu-west-1",
+    def register(self, cname, **kw):
+        body = {"name": cname, "provider": "eks", "imported": True, "region": "eu-west-1",
                 "credential": "aws-prod"}
         body.update(kw)
         return self.req("POST", "/v1/clusters", body)
@@ -287,6 +288,7 @@ class ApiTest(unittest.TestCase):
             ({"config": {"kubernetesVersion": "1.30"}}, "config"),
             ({"resourceGroup": "rg"}, "resourceGroup"),
             ({"cloudName": "-bad"}, "cloudName"),
+            ({"name": "0f8fad5b-d9cb-469f-a165-70867728950e"}, "name"),
         ]
         for extra, field in cases:
             with self.subTest(extra=extra):
@@ -316,8 +318,12 @@ class ApiTest(unittest.TestCase):
                 self.assertError(self.register("bad-create", imported=False, config=cfg), 422,
                                  "invalid", part)
         self.assertError(self.register("bad-create", imported=False), 422, "invalid", "config")
-        # Not yet created in the cloud: forgetting it is safe.
-        self.assertEqual(self.req("DELETE", "/v1/clusters/to-create").status, 204)
+        # Not yet created in the cloud: forgetting it is safe. "If-Match: *" matches any version.
+        r = self.req("DELETE", "/v1/clusters/to-create?retain=false", headers={"If-Match": "*"})
+        self.assertEqual(r.status, 204, r)
+        row = self.pg.psql("hcr", "SELECT path || '|' || remote_addr FROM audit_log "
+                                  f"WHERE request_id = '{r.header('X-Request-Id')}'").strip()
+        self.assertEqual(row, "/v1/clusters/to-create?retain=false|127.0.0.1")
 
     def test_credential_in_use_cannot_be_deleted(self):
         self.assertEqual(self.register("uses-cred").status, 201)
