@@ -49,6 +49,11 @@ static const struct route routes[] = {
 	{"GET", "/v1/clusters", hcr_api_clusters_list, HCR_ROLE_VIEWER},
 	{"GET", "/v1/clusters/{id}", hcr_api_clusters_get, HCR_ROLE_VIEWER},
 	{"DELETE", "/v1/clusters/{id}", hcr_api_clusters_delete, HCR_ROLE_OPERATOR},
+	{"PATCH", "/v1/clusters/{id}/config", hcr_api_config_patch, HCR_ROLE_OPERATOR},
+	{"POST", "/v1/clusters/{id}/refresh", hcr_api_cluster_refresh, HCR_ROLE_OPERATOR},
+	{"GET", "/v1/clusters/{id}/drift", hcr_api_cluster_drift, HCR_ROLE_VIEWER},
+	{"GET", "/v1/drift", hcr_api_drift, HCR_ROLE_VIEWER},
+	{"GET", "/v1/events", hcr_api_events_list, HCR_ROLE_VIEWER},
 	{"POST", "/v1/tokens", hcr_api_tokens_create, HCR_ROLE_ADMIN},
 	{"GET", "/v1/tokens", hcr_api_tokens_list, HCR_ROLE_ADMIN},
 	{"DELETE", "/v1/tokens/{id}", hcr_api_tokens_delete, HCR_ROLE_ADMIN},
@@ -87,6 +92,16 @@ int hcr_api_reply_items(hcr_req *req, hcr_resp *resp,
 	if (rc == HCR_OK)
 		hcr_api_reply(resp, 200, json_pack("{s:o}", "items", items));
 	return rc;
+}
+
+int hcr_api_provider_enabled(hcr_req *req, const char *provider, hcr_error *err)
+{
+	if (strcmp(provider, "fake") != 0 || req->api->cfg->fake_endpoint)
+		return HCR_OK;
+	hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
+		      "field \"provider\": \"fake\" is a test provider and is not enabled here");
+	hcr_error_hint(err, "use eks, aks or gke; tests enable it with providers.fake.endpoint");
+	return HCR_EINVALID;
 }
 
 void hcr_api_reply(hcr_resp *resp, int status, json_t *body)
@@ -282,6 +297,16 @@ static enum MHD_Result send_response(hcr_req *req, hcr_resp *resp, const char *a
 	char *text = NULL;
 	size_t len = 0;
 
+	if (resp->stream) {
+		r = resp->stream;
+		resp->stream = NULL;
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+		MHD_add_response_header(r, "X-Request-Id", req->request_id);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+		ret = MHD_queue_response(req->conn, (unsigned int)resp->status, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	if (resp->text) {
 		text = resp->text;
 		resp->text = NULL;
@@ -675,7 +700,12 @@ int hcr_api_start(hcr_api **out, const hcr_config *cfg, hcr_store *store, const 
 		  hcr_error *err)
 {
 	hcr_api *api = hcr_calloc(1, sizeof(*api));
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	/*
+	 * One thread per connection: handlers may block on the database, and event
+	 * streams block between events, without holding up anyone else.
+	 */
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			     MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	int fd = -1, rc;
 	bool tls = cfg->tls_cert_file && cfg->tls_key_file;
 
@@ -702,11 +732,10 @@ int hcr_api_start(hcr_api **out, const hcr_config *cfg, hcr_store *store, const 
 
 	api->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned int)cfg->api_threads, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)cfg->api_request_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 1024u,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-		tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, api->tls_cert,
+		(unsigned int)cfg->api_request_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+		api, tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, api->tls_cert,
 		MHD_OPTION_HTTPS_MEM_KEY, api->tls_key, MHD_OPTION_END);
 	if (!api->daemon) {
 		close(fd);

@@ -25,6 +25,8 @@ int hcr_api_clusters_create(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	if (rc != HCR_OK)
 		return rc;
 	rc = hcr_cluster_parse(&c, body, err);
+	if (rc == HCR_OK)
+		rc = hcr_api_provider_enabled(req, c.provider, err);
 	if (rc != HCR_OK)
 		goto done;
 	snprintf(req->target, sizeof(req->target), "cluster:%s", c.name);
@@ -98,7 +100,7 @@ int hcr_api_clusters_get(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	rc = hcr_store_acquire(req->api->store, &conn, err);
 	if (rc != HCR_OK)
 		return rc;
-	rc = hcr_clusters_get(conn, req->params[0], &out, &version, err);
+	rc = hcr_api_cluster_view(conn, req->params[0], &out, &version, err);
 	hcr_store_release(req->api->store, conn);
 	if (rc != HCR_OK)
 		return rc;

@@ -19,6 +19,8 @@ int hcr_api_credentials_create(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	if (rc != HCR_OK)
 		return rc;
 	rc = hcr_credential_parse(&c, body, req->api->key, err);
+	if (rc == HCR_OK)
+		rc = hcr_api_provider_enabled(req, c.provider, err);
 	if (c.name)
 		snprintf(req->target, sizeof(req->target), "credential:%s", c.name);
 	if (rc != HCR_OK)

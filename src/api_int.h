@@ -54,6 +54,8 @@ typedef struct hcr_resp {
 	/* Plain-text body instead of JSON (metrics); owned. */
 	char *text;
 	const char *content_type;
+	/* A streaming body instead (event streams); owned until queued. */
+	struct MHD_Response *stream;
 	char etag[48];
 	char location[256];
 } hcr_resp;
@@ -71,6 +73,9 @@ int hcr_api_body_object(hcr_req *req, json_t **out, hcr_error *err);
  */
 int hcr_api_reply_items(hcr_req *req, hcr_resp *resp,
 			int (*list)(PGconn *conn, json_t **out, hcr_error *err), hcr_error *err);
+
+/* Refuses the test provider "fake" unless the server enables it (providers.fake.endpoint). */
+int hcr_api_provider_enabled(hcr_req *req, const char *provider, hcr_error *err);
 
 /* Sets resp to `status` with `body` (stolen). */
 void hcr_api_reply(hcr_resp *resp, int status, json_t *body);
@@ -91,6 +96,19 @@ int hcr_api_credentials_create(hcr_req *req, hcr_resp *resp, hcr_error *err);
 int hcr_api_credentials_list(hcr_req *req, hcr_resp *resp, hcr_error *err);
 int hcr_api_credentials_get(hcr_req *req, hcr_resp *resp, hcr_error *err);
 int hcr_api_credentials_delete(hcr_req *req, hcr_resp *resp, hcr_error *err);
+
+int hcr_api_config_patch(hcr_req *req, hcr_resp *resp, hcr_error *err);
+int hcr_api_cluster_refresh(hcr_req *req, hcr_resp *resp, hcr_error *err);
+int hcr_api_cluster_drift(hcr_req *req, hcr_resp *resp, hcr_error *err);
+int hcr_api_drift(hcr_req *req, hcr_resp *resp, hcr_error *err);
+int hcr_api_events_list(hcr_req *req, hcr_resp *resp, hcr_error *err);
+
+/*
+ * A cluster with its sync view: the row's JSON plus desired, applied,
+ * effective, drift, per-field state and the operation in flight.
+ */
+int hcr_api_cluster_view(PGconn *conn, const char *id_or_name, json_t **out, long long *version,
+			 hcr_error *err);
 
 int hcr_api_tokens_create(hcr_req *req, hcr_resp *resp, hcr_error *err);
 int hcr_api_tokens_list(hcr_req *req, hcr_resp *resp, hcr_error *err);

@@ -141,6 +141,8 @@ static const struct provider_shape shapes[] = {
 	{"eks", eks_fields, eks_identity, "nodeGroups", "nodegroupName"},
 	{"aks", aks_fields, aks_identity, "nodePools", "name"},
 	{"gke", gke_fields, gke_identity, "nodePools", "name"},
+	/* The test provider's clusters are shaped like EKS's. */
+	{"fake", eks_fields, eks_identity, "nodeGroups", "nodegroupName"},
 };
 
 static const char *type_name(json_type t)

@@ -55,7 +55,7 @@ static int check_location(const hcr_cluster_new *c, hcr_error *err)
 {
 	const char *p = c->provider;
 
-	if (strcmp(p, "eks") == 0) {
+	if (strcmp(p, "eks") == 0 || strcmp(p, "fake") == 0) {
 		if (c->location || c->resource_group || c->project)
 			return bad(err,
 				   c->location         ? "location"
@@ -136,7 +136,7 @@ int hcr_cluster_parse(hcr_cluster_new *out, json_t *body, hcr_error *err)
 	    (rc = hcr_json_opt_string(&out->policy, body, "policy", "policy", err)))
 		return rc;
 	if (strcmp(out->provider, "eks") != 0 && strcmp(out->provider, "aks") != 0 &&
-	    strcmp(out->provider, "gke") != 0)
+	    strcmp(out->provider, "gke") != 0 && strcmp(out->provider, "fake") != 0)
 		return bad(err, "provider", "must be \"eks\", \"aks\" or \"gke\"", NULL);
 	imported = json_object_get(body, "imported");
 	if (!json_is_boolean(imported))

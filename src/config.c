@@ -78,10 +78,31 @@ static const struct setting settings[] = {
 	 FIELD(master_key_file)},
 	{"api.max_body_bytes", "HCR_API_MAX_BODY_BYTES", K_SIZE, false, KIB, 64 * MIB,
 	 FIELD(api_max_body_bytes)},
-	{"api.threads", "HCR_API_THREADS", K_INT, false, 1, 64, FIELD(api_threads)},
+	{"api.threads", "HCR_API_THREADS", K_INT, false, 1, 1024, FIELD(api_threads)},
 	{"api.request_timeout_s", NULL, K_INT, false, 1, 3600, FIELD(api_request_timeout_s)},
 	{"api.tls.cert_file", "HCR_TLS_CERT_FILE", K_PATH, true, 0, 0, FIELD(tls_cert_file)},
 	{"api.tls.key_file", "HCR_TLS_KEY_FILE", K_PATH, true, 0, 0, FIELD(tls_key_file)},
+	{"reconcile.interval_s", "HCR_RECONCILE_INTERVAL_S", K_INT, false, 5, 86400,
+	 FIELD(rec_interval_s)},
+	{"reconcile.jitter_percent", NULL, K_INT, false, 0, 50, FIELD(rec_jitter_percent)},
+	{"reconcile.batch_size", NULL, K_INT, false, 1, 10000, FIELD(rec_batch_size)},
+	{"reconcile.concurrency", "HCR_RECONCILE_CONCURRENCY", K_INT, false, 1, 100000,
+	 FIELD(rec_concurrency)},
+	{"reconcile.lease_s", "HCR_RECONCILE_LEASE_S", K_INT, false, 10, 3600, FIELD(rec_lease_s)},
+	{"reconcile.op_poll_ms", "HCR_RECONCILE_OP_POLL_MS", K_INT, false, 50, 600000,
+	 FIELD(rec_op_poll_ms)},
+	{"reconcile.request_timeout_ms", NULL, K_INT, false, 100, 600000,
+	 FIELD(rec_request_timeout_ms)},
+	{"reconcile.rate_per_s", "HCR_RECONCILE_RATE_PER_S", K_INT, false, 1, 100000,
+	 FIELD(rec_rate_per_s)},
+	{"reconcile.burst", NULL, K_INT, false, 1, 1000000, FIELD(rec_burst)},
+	{"reconcile.backoff_max_s", NULL, K_INT, false, 1, 86400, FIELD(rec_backoff_max_s)},
+	{"providers.eks.poll_interval_s", NULL, K_INT, false, 0, 86400, FIELD(poll_interval_eks_s)},
+	{"providers.aks.poll_interval_s", NULL, K_INT, false, 0, 86400, FIELD(poll_interval_aks_s)},
+	{"providers.gke.poll_interval_s", NULL, K_INT, false, 0, 86400, FIELD(poll_interval_gke_s)},
+	{"providers.fake.poll_interval_s", "HCR_FAKE_POLL_INTERVAL_S", K_INT, false, 0, 86400,
+	 FIELD(poll_interval_fake_s)},
+	{"providers.fake.endpoint", "HCR_FAKE_ENDPOINT", K_PATH, true, 0, 0, FIELD(fake_endpoint)},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -526,8 +547,18 @@ void hcr_config_defaults(hcr_config *cfg)
 	cfg->db_pool_size = 4;
 	cfg->db_connect_timeout_s = 5;
 	cfg->api_max_body_bytes = (size_t)MIB;
-	cfg->api_threads = 4;
+	cfg->api_threads = 64;
 	cfg->api_request_timeout_s = 30;
+	cfg->rec_interval_s = 300;
+	cfg->rec_jitter_percent = 10;
+	cfg->rec_batch_size = 200;
+	cfg->rec_concurrency = 500;
+	cfg->rec_lease_s = 120;
+	cfg->rec_op_poll_ms = 10000;
+	cfg->rec_request_timeout_ms = 30000;
+	cfg->rec_rate_per_s = 20;
+	cfg->rec_burst = 40;
+	cfg->rec_backoff_max_s = 600;
 }
 
 void hcr_config_free(hcr_config *cfg)

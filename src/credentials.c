@@ -19,7 +19,7 @@
 #include "store_sql.h"
 
 static const char *const top_keys[] = {"name", "provider", "description", "eks",
-				       "aks",  "gke",      NULL};
+				       "aks",  "gke",      "fake",        NULL};
 
 static bool all_chars(const char *s, const char *extra)
 {
@@ -60,6 +60,19 @@ static int parse_eks(json_t *sec, json_t *meta, hcr_error *err)
 	snprintf(shown, sizeof(shown), "%.4s...%s", akid, akid + n - 4);
 	json_object_set_new(meta, "accessKeyId", json_string(shown));
 	json_object_set_new(meta, "temporary", json_boolean(token && *token));
+	return HCR_OK;
+}
+
+/* The test provider: a bearer token for the fake cloud. */
+static int parse_fake(json_t *sec, json_t *meta, hcr_error *err)
+{
+	static const char *const keys[] = {"token", NULL};
+	const char *token;
+
+	(void)meta;
+	if (hcr_json_only_keys(sec, keys, "fake.", err) ||
+	    hcr_json_req_string(&token, sec, "token", "fake.token", err))
+		return HCR_EINVALID;
 	return HCR_OK;
 }
 
@@ -234,7 +247,7 @@ int hcr_credential_parse(hcr_credential_new *out, json_t *body, const hcr_master
 	    (rc = hcr_json_opt_string(&description, body, "description", "description", err)))
 		goto done;
 	if (strcmp(provider, "eks") != 0 && strcmp(provider, "aks") != 0 &&
-	    strcmp(provider, "gke") != 0) {
+	    strcmp(provider, "gke") != 0 && strcmp(provider, "fake") != 0) {
 		rc = hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
 				   "field \"provider\" must be \"eks\", \"aks\" or \"gke\"");
 		goto done;
@@ -247,7 +260,8 @@ int hcr_credential_parse(hcr_credential_new *out, json_t *body, const hcr_master
 	}
 	if ((json_object_get(body, "eks") && strcmp(provider, "eks") != 0) ||
 	    (json_object_get(body, "aks") && strcmp(provider, "aks") != 0) ||
-	    (json_object_get(body, "gke") && strcmp(provider, "gke") != 0)) {
+	    (json_object_get(body, "gke") && strcmp(provider, "gke") != 0) ||
+	    (json_object_get(body, "fake") && strcmp(provider, "fake") != 0)) {
 		rc = hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
 				   "only the \"%s\" section may be given for provider \"%s\"",
 				   provider, provider);
@@ -263,6 +277,9 @@ int hcr_credential_parse(hcr_credential_new *out, json_t *body, const hcr_master
 		secret = json_incref(sec);
 	} else if (strcmp(provider, "aks") == 0) {
 		rc = parse_aks(sec, out->metadata, err);
+		secret = json_incref(sec);
+	} else if (strcmp(provider, "fake") == 0) {
+		rc = parse_fake(sec, out->metadata, err);
 		secret = json_incref(sec);
 	} else {
 		rc = parse_gke(sec, out->metadata, &secret, err);

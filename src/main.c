@@ -7,6 +7,8 @@
  * runs the same list backwards, so PostgreSQL stops last and cleanly.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include "hcr/mem.h"
 #include "hcr/migrate.h"
 #include "hcr/pgembed.h"
+#include "hcr/reconcile.h"
 #include "hcr/store.h"
 #include "hcr/version.h"
 
@@ -28,10 +31,11 @@ static const char usage[] =
 	"usage: hcr <command> [options]\n"
 	"\n"
 	"commands:\n"
-	"  run       every role in one process (today: the REST API); starts an\n"
-	"            embedded PostgreSQL under --data-dir when no database URL is set\n"
-	"  serve     the REST API only (also on the embedded PostgreSQL when no\n"
-	"            database URL is set)\n"
+	"  run       every role in one process (the REST API and the reconciler);\n"
+	"            starts an embedded PostgreSQL under --data-dir when no database\n"
+	"            URL is set\n"
+	"  serve     the REST API only\n"
+	"  reconcile the reconciler only: polls clouds, pushes desired changes\n"
 	"  migrate   apply database migrations and exit\n"
 	"  version   print the version\n"
 	"  help      this text\n"
@@ -150,10 +154,40 @@ struct process {
 	hcr_store *store;
 	hcr_master_key key;
 	hcr_api *api;
+	hcr_reconciler *rec;
+	pthread_t rec_thread;
+	bool rec_running;
 };
+
+static void *reconcile_thread(void *arg)
+{
+	hcr_reconciler_run(arg);
+	return NULL;
+}
+
+/* Starts the reconciler on its own thread (its own libev loop). */
+static int start_reconciler(struct process *p, hcr_error *err)
+{
+	const char *conninfo =
+		p->cfg.database_url ? p->cfg.database_url : hcr_pgembed_conninfo(p->pg);
+	int rc = hcr_reconciler_new(&p->rec, &p->cfg, conninfo, p->store, &p->key, err);
+
+	if (rc != HCR_OK)
+		return rc;
+	if (pthread_create(&p->rec_thread, NULL, reconcile_thread, p->rec) != 0)
+		return hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL,
+				     "cannot start the reconciler thread");
+	p->rec_running = true;
+	return HCR_OK;
+}
 
 static void teardown(struct process *p)
 {
+	if (p->rec_running) {
+		hcr_reconciler_stop(p->rec);
+		pthread_join(p->rec_thread, NULL);
+	}
+	hcr_reconciler_free(p->rec);
 	hcr_api_stop(p->api);
 	hcr_store_close(p->store);
 	if (p->pg) {
@@ -245,24 +279,36 @@ static int serve(int argc, char **argv)
 	rc = load_key(&p, &err);
 	if (rc != HCR_OK)
 		goto done;
-	token_file = hcr_sprintf("%s/admin-token", p.cfg.data_dir);
-	rc = hcr_api_bootstrap_admin(p.store, token_file, &created, &err);
-	if (rc != HCR_OK)
-		goto done;
-	rc = hcr_api_start(&p.api, &p.cfg, p.store, &p.key, &err);
-	if (rc != HCR_OK)
-		goto done;
+	if (strcmp(argv[1], "reconcile") != 0) {
+		token_file = hcr_sprintf("%s/admin-token", p.cfg.data_dir);
+		rc = hcr_api_bootstrap_admin(p.store, token_file, &created, &err);
+		if (rc != HCR_OK)
+			goto done;
+		rc = hcr_api_start(&p.api, &p.cfg, p.store, &p.key, &err);
+		if (rc != HCR_OK)
+			goto done;
+	}
+	if (strcmp(argv[1], "serve") != 0) {
+		rc = start_reconciler(&p, &err);
+		if (rc != HCR_OK)
+			goto done;
+	}
+	if (!p.api) {
+		fprintf(stderr, "hcr %s is reconciling; stop with Ctrl-C\n", hcr_version());
+		goto wait;
+	}
 
 	fprintf(stderr, "hcr %s is serving on %s://%s\n", hcr_version(),
 		p.cfg.tls_cert_file ? "https" : "http", p.cfg.listen);
 	if (created)
 		fprintf(stderr, "hcr: created the first admin API token in %s (mode 0600)\n",
 			token_file);
-	else if (access(token_file, F_OK) == 0)
+	else if (token_file && access(token_file, F_OK) == 0)
 		fprintf(stderr, "hcr: the admin API token created on first start is in %s\n",
 			token_file);
 	fprintf(stderr, "hcr: stop with Ctrl-C\n");
 
+wait:
 	while (sigwait(&stop, &sig) != 0)
 		;
 	hcr_log_info("main", "shutting down signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -301,7 +347,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
 
-	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "serve") == 0)
+	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "serve") == 0 || strcmp(cmd, "reconcile") == 0)
 		return serve(argc, argv);
 	if (strcmp(cmd, "migrate") == 0)
 		return migrate(argc, argv);

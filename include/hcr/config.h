@@ -36,13 +36,29 @@ typedef struct hcr_config {
 
 	/* api.max_body_bytes: request bodies above this get 413 (1 KiB..64 MiB). Default 1 MiB. */
 	size_t api_max_body_bytes;
-	/* api.threads: HTTP worker threads (1..64). Default 4. */
+	/* api.threads: connections served at once, each on its own thread (1..1024). Default 64. */
 	int api_threads;
 	/* api.request_timeout_s: idle connection timeout (1..3600). Default 30. */
 	int api_request_timeout_s;
 	/* api.tls.cert_file, api.tls.key_file: PEM files; both or neither. */
 	char *tls_cert_file;
 	char *tls_key_file;
+
+	/* reconcile.*: the refresher and pusher (see deploy/hcr.example.yaml). */
+	int rec_interval_s;         /* default poll interval (5..86400), default 300 */
+	int rec_jitter_percent;     /* +- spread of each interval (0..50), default 10 */
+	int rec_batch_size;         /* clusters claimed per database round trip, default 200 */
+	int rec_concurrency;        /* clusters worked on at once, default 500 */
+	int rec_lease_s;            /* how long a claim lasts without renewal, default 120 */
+	int rec_op_poll_ms;         /* how often an operation in flight is polled, default 10000 */
+	int rec_request_timeout_ms; /* every cloud request, default 30000 */
+	int rec_rate_per_s;         /* cloud calls per second per account and region, default 20 */
+	int rec_burst;              /* bucket size for that rate, default 40 */
+	int rec_backoff_max_s;      /* ceiling of the back-off for failing clusters, default 600 */
+	/* providers.<name>.poll_interval_s: 0 = reconcile.interval_s */
+	int poll_interval_eks_s, poll_interval_aks_s, poll_interval_gke_s, poll_interval_fake_s;
+	/* providers.fake.endpoint: enables the test provider "fake" at this URL; NULL = off */
+	char *fake_endpoint;
 } hcr_config;
 
 /* Fills `cfg` with defaults. Free with hcr_config_free. */

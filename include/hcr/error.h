@@ -29,19 +29,20 @@ typedef enum {
  * Machine-readable error codes, used as hcr_error.code. Each maps to one HTTP
  * status (see hcr_error_http_status).
  */
-#define HCR_ERR_BAD_REQUEST        "bad_request"         /* 400 */
-#define HCR_ERR_INVALID_JSON       "invalid_json"        /* 400 */
-#define HCR_ERR_UNAUTHORIZED       "unauthorized"        /* 401 */
-#define HCR_ERR_FORBIDDEN          "forbidden"           /* 403 */
-#define HCR_ERR_NOT_FOUND          "not_found"           /* 404 */
-#define HCR_ERR_METHOD_NOT_ALLOWED "method_not_allowed"  /* 405 */
-#define HCR_ERR_CONFLICT           "conflict"            /* 409 */
-#define HCR_ERR_PRECONDITION       "precondition_failed" /* 412 */
-#define HCR_ERR_TOO_LARGE          "payload_too_large"   /* 413 */
-#define HCR_ERR_INVALID            "invalid"             /* 422 */
-#define HCR_ERR_INTERNAL           "internal"            /* 500 */
-#define HCR_ERR_UNAVAILABLE        "unavailable"         /* 503 */
-#define HCR_ERR_CONFIG             "config"              /* configuration refused at start */
+#define HCR_ERR_BAD_REQUEST           "bad_request"           /* 400 */
+#define HCR_ERR_INVALID_JSON          "invalid_json"          /* 400 */
+#define HCR_ERR_UNAUTHORIZED          "unauthorized"          /* 401 */
+#define HCR_ERR_FORBIDDEN             "forbidden"             /* 403 */
+#define HCR_ERR_NOT_FOUND             "not_found"             /* 404 */
+#define HCR_ERR_METHOD_NOT_ALLOWED    "method_not_allowed"    /* 405 */
+#define HCR_ERR_CONFLICT              "conflict"              /* 409 */
+#define HCR_ERR_PRECONDITION          "precondition_failed"   /* 412 */
+#define HCR_ERR_TOO_LARGE             "payload_too_large"     /* 413 */
+#define HCR_ERR_PRECONDITION_REQUIRED "precondition_required" /* 428 */
+#define HCR_ERR_INVALID               "invalid"               /* 422 */
+#define HCR_ERR_INTERNAL              "internal"              /* 500 */
+#define HCR_ERR_UNAVAILABLE           "unavailable"           /* 503 */
+#define HCR_ERR_CONFIG                "config"                /* configuration refused at start */
 
 typedef struct hcr_error {
 	char code[32];

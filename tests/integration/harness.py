@@ -255,3 +255,60 @@ def sanitizer_reports(text):
     return [l for l in text.splitlines()
             if "ERROR: AddressSanitizer" in l or "ERROR: LeakSanitizer" in l
             or "runtime error:" in l]
+
+
+class FakeCloud:
+    """tests/emulators/fakecloud.py as a child process, with its admin API."""
+
+    def __init__(self, latency_ms=0, op_seconds=0.3, extra=()):
+        script = os.path.join(ROOT, "tests", "emulators", "fakecloud.py")
+        self.proc = subprocess.Popen(
+            ["python3", script, "--port", "0", "--latency-ms", str(latency_ms),
+             "--op-seconds", str(op_seconds), "--max-seconds", "1800", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            self.proc.kill()
+            raise RuntimeError(f"fakecloud did not start: {line!r}")
+        self.url = "http://" + line.strip().split("listening on ")[1]
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def admin(self, method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            conn.request(method, path, body=data,
+                         headers={"Content-Type": "application/json"} if data else {})
+            r = conn.getresponse()
+            raw = r.read()
+            return r.status, (json.loads(raw) if raw else None)
+        finally:
+            conn.close()
+
+    def cluster(self, name):
+        return self.admin("GET", f"/admin/clusters/{name}")[1]
+
+    def calls(self, cluster=None):
+        return self.admin("GET", "/admin/calls" + (f"?cluster={cluster}" if cluster else ""))[1]
+
+    def destroy(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+
+
+def wait_for(predicate, timeout=10.0, step=0.05, what="condition"):
+    """Polls `predicate` until it returns something truthy; returns it."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")

@@ -77,7 +77,7 @@ static void test_config__defaults(void **state)
 	assert_null(cfg.pg_bin_dir);
 	assert_null(cfg.master_key_file);
 	assert_int_equal(cfg.api_max_body_bytes, 1048576);
-	assert_int_equal(cfg.api_threads, 4);
+	assert_int_equal(cfg.api_threads, 64);
 	assert_int_equal(cfg.api_request_timeout_s, 30);
 	assert_null(cfg.tls_cert_file);
 	assert_null(cfg.tls_key_file);
@@ -233,11 +233,12 @@ static const struct error_case error_cases[] = {
 	{"database:\n  connect_timeout_s: 0\n",
 	 NAME ":2: database.connect_timeout_s: expected an integer from 1 to 300, got \"0\"", NULL},
 	{"api:\n  threads: -1\n",
-	 NAME ":2: api.threads: expected an integer from 1 to 64, got \"-1\"", NULL},
+	 NAME ":2: api.threads: expected an integer from 1 to 1024, got \"-1\"", NULL},
 	{"api:\n  threads: 4.0\n",
-	 NAME ":2: api.threads: expected an integer from 1 to 64, got \"4.0\"", NULL},
+	 NAME ":2: api.threads: expected an integer from 1 to 1024, got \"4.0\"", NULL},
 	{"api:\n  threads: 99999999999999999999999\n",
-	 NAME ":2: api.threads: expected an integer from 1 to 64, got \"99999999999999999999999\"",
+	 NAME
+	 ":2: api.threads: expected an integer from 1 to 1024, got \"99999999999999999999999\"",
 	 NULL},
 	{"api:\n  request_timeout_s: 3601\n",
 	 NAME ":2: api.request_timeout_s: expected an integer from 1 to 3600, got \"3601\"", NULL},
@@ -256,8 +257,8 @@ static const struct error_case error_cases[] = {
 	      "got \"mydb\"",
 	 NULL},
 	/* null where a number is expected */
-	{"api:\n  threads: ~\n", NAME ":2: api.threads: expected an integer from 1 to 64, got null",
-	 NULL},
+	{"api:\n  threads: ~\n",
+	 NAME ":2: api.threads: expected an integer from 1 to 1024, got null", NULL},
 	{"database:\n  pool_size:\n",
 	 NAME ":2: database.pool_size: expected an integer from 1 to 64, "
 	      "got null",
@@ -461,7 +462,7 @@ static void test_config__unchanged_on_failure(void **state)
 				   "api:\n"
 				   "  tls:\n"
 				   "    cert_file: ~\n"
-				   "  threads: 1000\n";
+				   "  threads: 100000\n";
 	hcr_config cfg, before;
 	hcr_error err = {0};
 	const char *listen_ptr;
@@ -476,8 +477,8 @@ static void test_config__unchanged_on_failure(void **state)
 	listen_ptr = cfg.listen;
 
 	assert_int_equal(load(&cfg, yaml, &err), HCR_EINVALID);
-	assert_string_equal(err.message,
-			    NAME ":8: api.threads: expected an integer from 1 to 64, got \"1000\"");
+	assert_string_equal(err.message, NAME
+			    ":8: api.threads: expected an integer from 1 to 1024, got \"100000\"");
 	assert_config_equal(&cfg, &before);
 	assert_ptr_equal(cfg.listen, listen_ptr);
 
@@ -574,7 +575,7 @@ static void test_config__env_errors_name_the_variable(void **state)
 		const char *name, *value, *message;
 	} cases[] = {
 		{"HCR_API_THREADS", "x",
-		 "environment HCR_API_THREADS: expected an integer from 1 to 64, got \"x\""},
+		 "environment HCR_API_THREADS: expected an integer from 1 to 1024, got \"x\""},
 		{"HCR_DATABASE_POOL_SIZE", "0",
 		 "environment HCR_DATABASE_POOL_SIZE: expected an integer from 1 to 64, got \"0\""},
 		{"HCR_LOG_LEVEL", "INFO",
@@ -647,7 +648,8 @@ static void test_config__set_from_flags(void **state)
 	assert_string_equal(err.message, "--data-dir: expected a path, got \"\"");
 	assert_string_equal(cfg.data_dir, "/d");
 	assert_int_equal(hcr_config_set(&cfg, "api.threads", NULL, NULL, &err), HCR_EINVALID);
-	assert_string_equal(err.message, "api.threads: expected an integer from 1 to 64, got null");
+	assert_string_equal(err.message,
+			    "api.threads: expected an integer from 1 to 1024, got null");
 
 	/* unknown keys, including groups, are refused with the list of settings */
 	assert_int_equal(hcr_config_set(&cfg, "api", "x", "--api", &err), HCR_EINVALID);

@@ -1,0 +1,105 @@
+/*
+ * Internal contract of the reconciler's files: src/reconcile.c (the loop,
+ * claiming, leases, LISTEN) and src/reconcile_work.c (one cluster's poll).
+ */
+#ifndef HCR_RECONCILE_INT_H
+#define HCR_RECONCILE_INT_H
+
+#include <ev.h>
+#include <stdbool.h>
+
+#include "hcr/engine.h"
+#include "hcr/http.h"
+#include "hcr/mem.h"
+#include "hcr/provider.h"
+#include "hcr/ratelimit.h"
+#include "hcr/reconcile.h"
+
+struct provider_slot {
+	const hcr_provider_ops *ops;
+	hcr_provider *inst;
+};
+
+struct work;
+
+struct hcr_reconciler {
+	const hcr_config *cfg;
+	hcr_store *store;
+	const hcr_master_key *key;
+	char *conninfo;
+	struct ev_loop *loop;
+	hcr_http *http;
+	hcr_ratelimit *rl;
+	struct provider_slot providers[4];
+	size_t nproviders;
+	char *served; /* PostgreSQL array literal of provider names: "{fake}" */
+	PGconn *listen;
+	ev_io listen_io;
+	bool listen_active;
+	ev_timer tick;      /* fed to claim now */
+	ev_timer heartbeat; /* every second: claim, reopen LISTEN */
+	ev_async stop;
+	bool stopping;
+	bool kicked;
+	char owner[128];
+	int inflight;
+	struct work *works;
+	unsigned long long polls, notifies, throttled;
+};
+
+/* One claimed cluster. */
+struct work {
+	hcr_reconciler *r;
+	struct work *next, *prev;
+	char id[40];
+	char name[72];
+	char provider[8];
+	char cloud_name[128];
+	char region[64];
+	char location[64];
+	char resource_group[96];
+	char project[72];
+	char credential[72];
+	char credential_id[40];
+	char state[20];
+	char rl_key[512];
+	hcr_policy policy;
+	bool imported;
+	int failures;
+	long long version;
+	json_t *desired_doc; /* clusters.desired as claimed */
+	char *observed_hash;
+	json_t *secret;
+	hcr_cluster_ref ref;
+	const struct provider_slot *prov;
+	hcr_fieldset before; /* as loaded or last saved */
+	hcr_fieldset fs;     /* working copy */
+	json_t *events;      /* engine events not yet saved */
+	/* The operation in flight for this cluster, if any. */
+	char op_id[40];
+	char op_state[16];
+	char *op_handle;
+	char *op_operation;
+	char *op_pool;
+	json_t *op_changes;
+	int op_order;
+	double observed_at;
+	bool failed;
+	char *error_text;
+	double delay_s; /* < 0: the normal interval */
+	ev_timer wait;
+	void (*resume)(struct work *w);
+};
+
+/* src/reconcile.c */
+void hcr_reconciler_kick(hcr_reconciler *r);
+void hcr_work_finish(struct work *w);
+void hcr_work_fail(struct work *w, const hcr_error *err);
+void hcr_work_call(struct work *w, void (*step)(struct work *w));
+
+/* src/reconcile_work.c */
+void hcr_work_start(struct work *w);
+int hcr_reconcile_providers_init(hcr_reconciler *r, hcr_buf *served, hcr_error *err);
+void hcr_reconcile_providers_free(hcr_reconciler *r);
+
+#endif
