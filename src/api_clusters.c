@@ -8,6 +8,7 @@
 
 #include "api_int.h"
 #include "hcr/clusters.h"
+#include "hcr/provider.h"
 
 static void set_etag(hcr_resp *resp, long long version)
 {
@@ -29,6 +30,11 @@ int hcr_api_clusters_create(hcr_req *req, hcr_resp *resp, hcr_error *err)
 		rc = hcr_api_provider_enabled(req, c.provider, err);
 	if (rc != HCR_OK)
 		goto done;
+	{
+		const hcr_provider_ops *ops = hcr_provider_lookup(c.provider);
+
+		c.cat = ops ? ops->catalog : NULL;
+	}
 	snprintf(req->target, sizeof(req->target), "cluster:%s", c.name);
 	rc = hcr_store_acquire(req->api->store, &conn, err);
 	if (rc != HCR_OK)

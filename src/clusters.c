@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hcr/clusters.h"
+#include "hcr/engine.h"
+#include "hcr/fields_store.h"
 #include "hcr/json.h"
 #include "hcr/mem.h"
 #include "hcr/names.h"
@@ -205,6 +208,27 @@ static void conflict_message(const hcr_cluster_new *c, hcr_error *err)
 	}
 }
 
+/* A created cluster manages every field it was created with. */
+static int init_fields(PGconn *conn, const hcr_cluster_new *c, const char *id, const char *actor,
+		       hcr_error *err)
+{
+	hcr_fieldset empty = {0}, fs = {0};
+	json_t *events = json_array();
+	struct timespec ts;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rc = hcr_engine_init_created(&fs, c->cat, c->config,
+				     (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, events, err);
+	if (rc == HCR_OK)
+		rc = hcr_fields_save(conn, id, &empty, &fs, NULL, err);
+	if (rc == HCR_OK)
+		rc = hcr_events_append(conn, id, actor, events, err);
+	hcr_fieldset_free(&fs);
+	json_decref(events);
+	return rc;
+}
+
 int hcr_clusters_insert(PGconn *conn, const hcr_cluster_new *c, const char *actor, json_t **out,
 			hcr_error *err)
 {
@@ -283,6 +307,15 @@ int hcr_clusters_insert(PGconn *conn, const hcr_cluster_new *c, const char *acto
 	if (rc != HCR_OK)
 		goto done;
 	*out = hcr_store_json_cell(res, 0, 0);
+	if (!c->imported && c->cat) {
+		rc = init_fields(conn, c, json_string_value(json_object_get(*out, "id")), actor,
+				 err);
+		if (rc != HCR_OK) {
+			json_decref(*out);
+			*out = NULL;
+			goto done;
+		}
+	}
 	rc = hcr_store_commit(conn, err);
 	if (rc != HCR_OK) {
 		json_decref(*out);

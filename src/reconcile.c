@@ -137,7 +137,7 @@ void hcr_work_finish(struct work *w)
 	work_free(w);
 	if (r->stopping && r->inflight == 0)
 		ev_break(r->loop, EVBREAK_ALL);
-	else if (!r->stopping)
+	else if (!r->stopping && r->backlog)
 		hcr_reconciler_kick(r);
 }
 
@@ -310,7 +310,7 @@ static int claim(hcr_reconciler *r, int n)
 static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	hcr_reconciler *r = t->data;
-	int room, got;
+	int room, got, want;
 
 	(void)loop;
 	(void)revents;
@@ -318,11 +318,15 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	if (r->stopping)
 		return;
 	room = r->cfg->rec_concurrency - r->inflight;
-	if (room <= 0)
+	if (room <= 0) {
+		r->backlog = true;
 		return;
-	got = claim(r, room < r->cfg->rec_batch_size ? room : r->cfg->rec_batch_size);
+	}
+	want = room < r->cfg->rec_batch_size ? room : r->cfg->rec_batch_size;
+	got = claim(r, want);
 	/* A full batch means more may be due: come back at once instead of in a second. */
-	if (got > 0 && got == (room < r->cfg->rec_batch_size ? room : r->cfg->rec_batch_size))
+	r->backlog = got == want;
+	if (r->backlog)
 		hcr_reconciler_kick(r);
 }
 

@@ -41,6 +41,7 @@ struct hcr_reconciler {
 	ev_async stop;
 	bool stopping;
 	bool kicked;
+	bool backlog; /* the last claim was cut short by room or batch size: more may be due */
 	char owner[128];
 	int inflight;
 	struct work *works;

@@ -31,6 +31,8 @@ typedef struct hcr_cluster_new {
 	const char *project;
 	const char *policy;
 	json_t *config; /* borrowed; NULL when imported */
+	/* The provider's field catalog, or NULL when the provider is not built in. */
+	const struct hcr_catalog *cat;
 } hcr_cluster_new;
 
 /*
@@ -48,7 +50,9 @@ int hcr_cluster_config_check(const char *provider, json_t *config, const char *p
 			     hcr_error *err);
 
 /*
- * Inserts the cluster and its first event in one transaction. Fails with
+ * Inserts the cluster and its first event in one transaction. A cluster to
+ * create, with a catalog, also gets its per-field state: every field of its
+ * config managed. Fails with
  * HCR_EINVALID when the credential does not exist or is for another provider,
  * HCR_ECONFLICT when the name is taken or the cloud cluster is already
  * registered. *out: the new cluster as JSON (new reference).

@@ -103,6 +103,16 @@ class ReconcileTest(unittest.TestCase):
         time.sleep(2.5)  # at least one more poll
         self.assertEqual(self.ops("imp-1"), {})
 
+    def test_created_cluster_manages_what_it_was_created_with(self):
+        r = self.req("POST", "/v1/clusters", {
+            "name": "new-1", "provider": "fake", "imported": False, "region": "eu-west-1",
+            "credential": "fake", "config": {"kubernetesVersion": "1.30", "tags": {"a": "b"}}})
+        self.assertEqual(r.status, 201, r)
+        fields = {f["path"]: f for f in self.req("GET", "/v1/clusters/new-1").json["fields"]}
+        self.assertEqual(set(fields), {"kubernetesVersion", "tags.a"})
+        self.assertTrue(all(f["owner"] == "hcr" for f in fields.values()))
+        self.assertEqual(fields["tags.a"]["desired"], "b")
+
     def test_edit_reaches_the_cloud_within_a_second(self):
         self.register("edit-1")
         t0 = time.time()
