@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -332,6 +333,13 @@ static void exec_child(const runas *ra, const char *cwd, int log_fd, char *const
 	if (ra->drop && (setgroups((size_t)ra->ngroups, ra->groups) != 0 || setgid(ra->gid) != 0 ||
 			 setuid(ra->uid) != 0))
 		_exit(126);
+	/*
+	 * If hcr dies without stopping it (a crash, SIGKILL), the server gets a fast
+	 * shutdown instead of living on as an orphan that blocks the next start.
+	 * Set after the uid change, which would clear it.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGINT) != 0 || getppid() == 1)
+		_exit(125);
 	/* initdb resolves its own path relative to the working directory. */
 	if (chdir(cwd) != 0)
 		_exit(126);

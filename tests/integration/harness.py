@@ -5,6 +5,7 @@ directory, and is stopped by the process that started it (by PID), also when
 a test fails. Only the standard library is used.
 """
 
+import ctypes
 import http.client
 import json
 import os
@@ -34,16 +35,26 @@ def pg_bindir():
     return os.path.join(base, str(versions[0]), "bin")
 
 
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig=signal.SIGTERM):
+    """In a child: receive `sig` when the test process dies, so nothing outlives a test run."""
+    _libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+
+
 def as_postgres():
-    """preexec_fn that drops to the postgres user when running as root."""
-    if os.geteuid() != 0:
-        return None
-    pw = pwd.getpwnam("postgres")
+    """preexec_fn that drops to the postgres user when running as root, and ties the
+    server's life to the test's (set after the uid change, which clears it)."""
+    pw = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
 
     def drop():
-        os.setgid(pw.pw_gid)
-        os.initgroups("postgres", pw.pw_gid)
-        os.setuid(pw.pw_uid)
+        if pw:
+            os.setgid(pw.pw_gid)
+            os.initgroups("postgres", pw.pw_gid)
+            os.setuid(pw.pw_uid)
+        die_with_parent(signal.SIGINT)
 
     return drop
 
@@ -167,7 +178,8 @@ class Hcr:
         e.pop("HCR_DATABASE_URL", None)
         e.update(env or {})
         self.stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(args, stdout=self.stderr, stderr=self.stderr, env=e)
+        self.proc = subprocess.Popen(args, stdout=self.stderr, stderr=self.stderr, env=e,
+                                     preexec_fn=die_with_parent)
 
     def wait_ready(self, path="/readyz", timeout=60):
         deadline = time.time() + timeout

@@ -7,6 +7,7 @@ import stat
 import subprocess
 import tempfile
 import shutil
+import time
 import unittest
 
 from harness import Hcr, make_tmpdir, sanitizer_reports
@@ -72,6 +73,25 @@ class RunTest(unittest.TestCase):
             self.assertEqual(again.admin_token, token)
             r = again.request("GET", "/v1/clusters/kept")
             self.assertEqual(r.status, 200, r)
+            self.assertEqual(again.stop(), 0)
+        finally:
+            again.destroy()
+
+    def test_embedded_postgres_does_not_outlive_a_killed_hcr(self):
+        first = Hcr("run", data_dir=self.data)
+        try:
+            first.wait_ready(timeout=60)
+            pg = postgres_pid(self.data)
+            first.stop(signal.SIGKILL)
+            deadline = time.time() + 20
+            while alive(pg) and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertFalse(alive(pg), "PostgreSQL outlived the hcr that started it")
+        finally:
+            first.destroy()
+        again = Hcr("run", data_dir=self.data)
+        try:
+            again.wait_ready(timeout=60)
             self.assertEqual(again.stop(), 0)
         finally:
             again.destroy()
