@@ -30,6 +30,32 @@ struct route_hist {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic unsigned long long counters[HCR_M_RECONCILE_COUNTERS];
+static _Atomic long inflight;
+
+static const struct {
+	const char *name;
+	const char *help;
+} counter_info[HCR_M_RECONCILE_COUNTERS] = {
+	{"hcr_reconcile_polls_total", "Cluster polls finished."},
+	{"hcr_reconcile_poll_failures_total", "Cluster polls that failed."},
+	{"hcr_reconcile_operations_started_total", "Cloud operations sent."},
+	{"hcr_reconcile_operations_succeeded_total", "Cloud operations that succeeded."},
+	{"hcr_reconcile_operations_failed_total", "Cloud operations that failed."},
+	{"hcr_reconcile_throttled_total", "Cloud calls delayed by a rate limit."},
+	{"hcr_reconcile_notifies_total", "Edit notifications received."},
+};
+
+void hcr_metrics_count(hcr_metric_counter c, unsigned long long n)
+{
+	if (c < HCR_M_RECONCILE_COUNTERS)
+		counters[c] += n;
+}
+
+void hcr_metrics_set_inflight(long n)
+{
+	inflight = n;
+}
 static struct series series[MAX_SERIES];
 static int nseries;
 static unsigned long long dropped;
@@ -147,6 +173,19 @@ void hcr_metrics_render(hcr_buf *out, hcr_store *store, const char *version)
 			"hcr_db_errors_total %llu\n",
 			st.size, st.in_use, st.connected, st.acquires, st.waits, st.timeouts,
 			st.reconnects, st.errors);
+	}
+	{
+		int c;
+
+		for (c = 0; c < HCR_M_RECONCILE_COUNTERS; c++)
+			hcr_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
+				       counter_info[c].name, counter_info[c].help,
+				       counter_info[c].name, counter_info[c].name,
+				       (unsigned long long)counters[c]);
+		hcr_buf_printf(out,
+			       "# HELP hcr_reconcile_inflight Clusters being worked on now.\n"
+			       "# TYPE hcr_reconcile_inflight gauge\nhcr_reconcile_inflight %ld\n",
+			       (long)inflight);
 	}
 	hcr_buf_printf(out,
 		       "# HELP hcr_build_info Build information.\n"

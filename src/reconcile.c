@@ -24,6 +24,7 @@
 #include "hcr/fields_store.h"
 #include "hcr/log.h"
 #include "hcr/mem.h"
+#include "hcr/metrics.h"
 #include "hcr/provider.h"
 #include "hcr/ratelimit.h"
 #include "hcr/reconcile.h"
@@ -134,7 +135,11 @@ void hcr_work_finish(struct work *w)
 			     err.message);
 	}
 	r->polls++;
+	hcr_metrics_count(HCR_M_POLLS, 1);
+	if (w->failed)
+		hcr_metrics_count(HCR_M_POLL_FAILURES, 1);
 	work_free(w);
+	hcr_metrics_set_inflight(r->inflight);
 	if (r->stopping && r->inflight == 0)
 		ev_break(r->loop, EVBREAK_ALL);
 	else if (!r->stopping && r->backlog)
@@ -197,6 +202,7 @@ void hcr_work_call(struct work *w, void (*step)(struct work *w))
 		return;
 	}
 	r->throttled++;
+	hcr_metrics_count(HCR_M_THROTTLED, 1);
 	w->resume = step;
 	ev_timer_stop(r->loop, &w->wait);
 	ev_timer_set(&w->wait, wait, 0);
@@ -370,6 +376,7 @@ static void on_notify(struct ev_loop *loop, ev_io *io, int revents)
 	}
 	if (count > 0) {
 		r->notifies += (unsigned long long)count;
+		hcr_metrics_count(HCR_M_NOTIFIES, (unsigned long long)count);
 		hcr_reconciler_kick(r);
 	}
 }

@@ -20,6 +20,7 @@
 #include "hcr/crypto.h"
 #include "hcr/fields_store.h"
 #include "hcr/log.h"
+#include "hcr/metrics.h"
 #include "reconcile_int.h"
 
 static double now_s(void)
@@ -295,6 +296,7 @@ static void op_done(struct work *w, bool success, const char *reason)
 			    "WHERE id = $1::uuid AND $3::text IS NULL",
 		  success ? NULL : reason, NULL);
 	hcr_engine_op_finished(&w->fs, id, success, reason, at, w->events);
+	hcr_metrics_count(success ? HCR_M_OPS_SUCCEEDED : HCR_M_OPS_FAILED, 1);
 	hcr_log_info("reconcile", "operation finished cluster=%s op=%s operation=%s result=%s%s%s",
 		     w->name, id, w->op_operation ? w->op_operation : "?",
 		     success ? "succeeded" : "failed", reason ? " reason=" : "",
@@ -535,6 +537,7 @@ static void step_push(struct work *w)
 	hcr_log_info("reconcile", "sending operation cluster=%s op=%s operation=%s%s%s", w->name,
 		     w->op_id, w->op_operation, w->op_pool ? " pool=" : "",
 		     w->op_pool ? w->op_pool : "");
+	hcr_metrics_count(HCR_M_OPS_STARTED, 1);
 	hcr_work_call(w, step_send_op);
 }
 

@@ -21,6 +21,22 @@ void hcr_metrics_observe_request(const char *route, const char *method, int stat
  */
 void hcr_metrics_render(hcr_buf *out, hcr_store *store, const char *version);
 
+/* Reconciler counters (any thread). */
+typedef enum {
+	HCR_M_POLLS = 0,         /* clusters polled (units of work finished) */
+	HCR_M_POLL_FAILURES,     /* polls that failed (cloud or database) */
+	HCR_M_OPS_STARTED,       /* cloud operations sent */
+	HCR_M_OPS_SUCCEEDED,     /* cloud operations that succeeded */
+	HCR_M_OPS_FAILED,        /* cloud operations that failed */
+	HCR_M_THROTTLED,         /* calls delayed by a rate limit */
+	HCR_M_NOTIFIES,          /* edit notifications received */
+	HCR_M_RECONCILE_COUNTERS /* count of the above */
+} hcr_metric_counter;
+
+void hcr_metrics_count(hcr_metric_counter c, unsigned long long n);
+/* Clusters a reconciler is working on now (set by the reconciler). */
+void hcr_metrics_set_inflight(long n);
+
 /* Forgets every counter (tests). */
 void hcr_metrics_reset(void);
 

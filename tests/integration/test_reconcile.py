@@ -130,6 +130,11 @@ class ReconcileTest(unittest.TestCase):
         # Unmanaged tags were left alone.
         self.assertEqual(self.cloud.cluster("edit-1")["document"]["tags"]["team"], "payments")
         self.assertEqual(sum(self.ops("edit-1").values()), 1)
+        metrics = self.req("GET", "/metrics", token=None).raw.decode()
+        started = [l for l in metrics.splitlines()
+                   if l.startswith("hcr_reconcile_operations_started_total ")]
+        self.assertTrue(started and int(started[0].split()[1]) >= 1, started)
+        self.assertIn("hcr_reconcile_polls_total", metrics)
 
     def test_if_match_rules(self):
         self.register("etag-1")
