@@ -85,7 +85,7 @@ build/test/unit/%: tests/unit/%.c build/test/libhcr.a
 build-test: build/test/hcr $(UNIT_BINS)
 
 test: deps
-	@$(MAKE) --no-print-directory -j2 build-test
+	@$(MAKE) --no-print-directory -j2 build-test bin/hcr
 	@tests/run-tests.sh
 
 # Run only the unit tests, or one: make unit T=test_config

@@ -119,9 +119,13 @@ int hcr_api_if_match(hcr_req *req, long long *out, hcr_error *err)
 	long long v;
 
 	*out = -1;
-	/* "*" matches any current version, which is the same as no precondition here. */
-	if (!h || strcmp(h, "*") == 0)
+	if (!h)
 		return HCR_OK;
+	/* "*" matches any current version. */
+	if (strcmp(h, "*") == 0) {
+		*out = 0;
+		return HCR_OK;
+	}
 	if (strncmp(h, "W/", 2) == 0)
 		h += 2;
 	if (*h == '"')

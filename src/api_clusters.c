@@ -80,9 +80,9 @@ int hcr_api_clusters_list(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	f.name_prefix = hcr_api_query(req, "name_prefix");
 	f.after = hcr_api_query(req, "cursor");
 	if (f.provider && strcmp(f.provider, "eks") != 0 && strcmp(f.provider, "aks") != 0 &&
-	    strcmp(f.provider, "gke") != 0)
+	    strcmp(f.provider, "gke") != 0 && strcmp(f.provider, "fake") != 0)
 		return hcr_error_set(err, HCR_EINVALID, HCR_ERR_BAD_REQUEST,
-				     "query parameter \"provider\" must be eks, aks or gke");
+				     "query parameter \"provider\" must be eks, aks, gke or fake");
 	rc = parse_limit(hcr_api_query(req, "limit"), &f.limit, err);
 	if (rc != HCR_OK)
 		return rc;

@@ -93,6 +93,22 @@ static json_t *value_or_null(const json_t *v)
 	return v ? json_deep_copy(v) : json_null();
 }
 
+/* The engine's drift report with times as RFC 3339, like every time in the API. */
+static json_t *drift_json(const hcr_catalog *cat, const hcr_fieldset *fs)
+{
+	json_t *items = hcr_engine_drift(cat, fs), *item;
+	size_t i;
+
+	json_array_foreach(items, i, item)
+	{
+		json_t *since = json_object_get(item, "since");
+
+		if (json_is_number(since))
+			json_object_set_new(item, "since", time_or_null(json_number_value(since)));
+	}
+	return items;
+}
+
 static json_t *fields_json(const hcr_fieldset *fs)
 {
 	json_t *arr = json_array();
@@ -145,7 +161,7 @@ static int add_sync_view(PGconn *conn, const struct cluster_row *row, json_t *ou
 		json_object_set_new(out, "desired", hcr_engine_desired(row->cat, &fs));
 		json_object_set_new(out, "applied", applied_doc(row->cat, &fs));
 		json_object_set_new(out, "effective", hcr_engine_effective(row->cat, &fs));
-		json_object_set_new(out, "drift", hcr_engine_drift(row->cat, &fs));
+		json_object_set_new(out, "drift", drift_json(row->cat, &fs));
 	}
 	json_object_set_new(out, "fields", fields_json(&fs));
 	rc = hcr_store_query(conn, &res,
@@ -197,7 +213,7 @@ static int precondition(struct cluster_row *row, long long if_match, hcr_resp *r
 			       row->version);
 		return HCR_ECONFLICT;
 	}
-	if (if_match != row->version) {
+	if (if_match > 0 && if_match != row->version) {
 		snprintf(resp->etag, sizeof(resp->etag), "\"%lld\"", row->version);
 		hcr_error_set(err, HCR_ECONFLICT, HCR_ERR_PRECONDITION,
 			      "cluster \"%s\" has changed: it is at version %lld, If-Match asked "
@@ -263,6 +279,9 @@ static int edit(PGconn *conn, hcr_req *req, json_t *patch, long long if_match, h
 	o.now = now_s();
 	rc = hcr_engine_edit(&fs, &o, patch, events, err);
 	if (rc != HCR_OK)
+		goto done;
+	/* An edit that changes nothing writes nothing and wakes nobody. */
+	if (!hcr_fieldset_differs(&before, &fs) && json_array_size(events) == 0)
 		goto done;
 	rc = hcr_fields_save(conn, row->id, &before, &fs, NULL, err);
 	if (rc == HCR_OK)
@@ -383,12 +402,63 @@ int hcr_api_cluster_drift(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	hcr_store_release(req->api->store, conn);
 	if (rc == HCR_OK) {
 		out = json_pack("{s:s, s:s, s:o, s:o}", "cluster", row.name, "id", row.id, "fields",
-				row.cat ? hcr_engine_drift(row.cat, &fs) : json_array(),
+				row.cat ? drift_json(row.cat, &fs) : json_array(),
 				"externalChanges", hcr_store_json_cell(res, 0, 0));
 		hcr_api_reply(resp, 200, out);
 	}
 	PQclear(res);
 	hcr_fieldset_free(&fs);
+	return rc;
+}
+
+/*
+ * Fleet drift: SQL finds the clusters that may drift (a managed field not in
+ * sync, or whose desired and observed values differ as JSON); the engine then
+ * decides for each, comparing as the catalog says (versions as versions, a
+ * removed key as absent), exactly as the per-cluster report does.
+ */
+static int fleet_drift(PGconn *conn, const char *const params[3], const char *state, json_t *items,
+		       hcr_error *err)
+{
+	PGresult *res = NULL;
+	int rc, i;
+
+	rc = hcr_store_query(
+		conn, &res,
+		"SELECT c.id, c.name, c.provider FROM clusters c "
+		"WHERE ($1::text IS NULL OR c.provider = $1) "
+		"AND ($3::text IS NULL OR c.name = $3 OR c.id::text = $3) "
+		"AND EXISTS (SELECT 1 FROM cluster_fields f WHERE f.cluster_id = c.id "
+		"  AND f.owner = 'hcr' AND (f.state <> 'in_sync' OR f.desired IS DISTINCT FROM "
+		"  f.observed) AND ($2::text IS NULL OR $2 = 'in_sync' OR f.state = $2)) "
+		"ORDER BY c.name LIMIT 1000",
+		3, params, err);
+	for (i = 0; rc == HCR_OK && i < PQntuples(res); i++) {
+		const hcr_provider_ops *ops = hcr_provider_lookup(PQgetvalue(res, i, 2));
+		hcr_fieldset fs = {0};
+		json_t *drift, *item;
+		size_t k;
+
+		if (!ops)
+			continue;
+		rc = hcr_fields_load(conn, PQgetvalue(res, i, 0), &fs, err);
+		if (rc != HCR_OK)
+			break;
+		drift = drift_json(ops->catalog, &fs);
+		json_array_foreach(drift, k, item)
+		{
+			if (state &&
+			    strcmp(state, json_string_value(json_object_get(item, "state"))) != 0)
+				continue;
+			json_object_set_new(item, "cluster", json_string(PQgetvalue(res, i, 1)));
+			json_object_set_new(item, "id", json_string(PQgetvalue(res, i, 0)));
+			json_object_set_new(item, "provider", json_string(PQgetvalue(res, i, 2)));
+			json_array_append(items, item);
+		}
+		json_decref(drift);
+		hcr_fieldset_free(&fs);
+	}
+	PQclear(res);
 	return rc;
 }
 
@@ -399,37 +469,25 @@ int hcr_api_drift(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	const char *cluster = hcr_api_query(req, "cluster");
 	const char *params[3] = {provider, state, cluster};
 	PGconn *conn = NULL;
-	PGresult *res = NULL, *ext = NULL;
+	PGresult *ext = NULL;
+	json_t *items = json_array();
 	char sql[1024];
 	int rc;
 
 	if (state && strcmp(state, "pending") != 0 && strcmp(state, "applying") != 0 &&
 	    strcmp(state, "failed") != 0 && strcmp(state, "conflict") != 0 &&
-	    strcmp(state, "blocked") != 0 && strcmp(state, "in_sync") != 0)
+	    strcmp(state, "blocked") != 0 && strcmp(state, "in_sync") != 0) {
+		json_decref(items);
 		return hcr_error_set(err, HCR_EINVALID, HCR_ERR_BAD_REQUEST,
 				     "query parameter \"state\" must be pending, applying, failed, "
 				     "conflict, blocked or in_sync");
+	}
 	rc = hcr_store_acquire(req->api->store, &conn, err);
-	if (rc != HCR_OK)
+	if (rc != HCR_OK) {
+		json_decref(items);
 		return rc;
-	rc = hcr_store_query(
-		conn, &res,
-		"SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('cluster', c.name, "
-		"'id', c.id, 'provider', c.provider, 'path', f.path, 'state', f.state, "
-		"'reason', f.state_reason, 'since', " HCR_SQL_TS(
-			"f.state_since") ", "
-					 "'desired', f.desired, 'observed', f.observed, 'applied', "
-					 "f.applied)) "
-					 "ORDER BY c.name, f.path), '[]') "
-					 "FROM cluster_fields f JOIN clusters c ON c.id = "
-					 "f.cluster_id "
-					 "WHERE f.owner = 'hcr' AND (f.state <> 'in_sync' OR "
-					 "f.desired IS DISTINCT FROM "
-					 "f.observed) "
-					 "AND ($1::text IS NULL OR c.provider = $1) AND ($2::text "
-					 "IS NULL OR f.state = $2) "
-					 "AND ($3::text IS NULL OR c.name = $3 OR c.id::text = $3)",
-		3, params, err);
+	}
+	rc = fleet_drift(conn, params, state, items, err);
 	if (rc == HCR_OK) {
 		snprintf(sql, sizeof(sql), EXTERNAL_CHANGES,
 			 "AND ($1::text IS NULL OR e.cluster_id IN (SELECT id FROM clusters WHERE "
@@ -441,9 +499,9 @@ int hcr_api_drift(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	hcr_store_release(req->api->store, conn);
 	if (rc == HCR_OK)
 		hcr_api_reply(resp, 200,
-			      json_pack("{s:o, s:o}", "items", hcr_store_json_cell(res, 0, 0),
-					"externalChanges", hcr_store_json_cell(ext, 0, 0)));
-	PQclear(res);
+			      json_pack("{s:O, s:o}", "items", items, "externalChanges",
+					hcr_store_json_cell(ext, 0, 0)));
+	json_decref(items);
 	PQclear(ext);
 	return rc;
 }

@@ -18,20 +18,20 @@
 #include "hcr/names.h"
 #include "store_sql.h"
 
-#define EVENT_JSON                                                                                \
-	"jsonb_strip_nulls(jsonb_build_object('id', e.id, 'cluster', c.name, 'clusterId', c.id, " \
-	"'at', " HCR_SQL_TS(                                                                      \
-		"e.at") ", 'actor', e.actor, 'kind', e.kind, 'path', e.path, "                    \
-			"'old', e.old_value, 'new', e.new_value, 'operation', e.operation_id, "   \
-			"'message', e.message))"
+/* Values keep their nulls: only the envelope's empty fields are dropped. */
+#define EVENT_JSON                                                                                 \
+	"(jsonb_strip_nulls(jsonb_build_object('id', e.id, 'cluster', c.name, 'clusterId', c.id, " \
+	"'at', " HCR_SQL_TS("e.at") ", 'actor', e.actor, 'kind', e.kind, 'path', e.path, "         \
+				    "'operation', e.operation_id, 'message', e.message)) || "      \
+				    "jsonb_build_object('old', e.old_value, 'new', e.new_value))"
 
 /* Filters shared by the list and the stream: $1 cluster, $2 path, $3 kind, $4 since, $5 until. */
-#define EVENT_FILTERS                                                                          \
-	"($1::text IS NULL OR c.name = $1 OR c.id::text = $1) "                                \
-	"AND ($2::text IS NULL OR e.path = $2 OR e.path LIKE $2 || '.%' OR e.path LIKE $2 || " \
-	"'[%') "                                                                               \
-	"AND ($3::text IS NULL OR e.kind = $3) "                                               \
-	"AND ($4::timestamptz IS NULL OR e.at >= $4::timestamptz) "                            \
+#define EVENT_FILTERS                                                             \
+	"($1::text IS NULL OR c.name = $1 OR c.id::text = $1) "                   \
+	"AND ($2::text IS NULL OR e.path = $2 OR starts_with(e.path, $2 || '.') " \
+	"     OR starts_with(e.path, $2 || '[')) "                                \
+	"AND ($3::text IS NULL OR e.kind = $3) "                                  \
+	"AND ($4::timestamptz IS NULL OR e.at >= $4::timestamptz) "               \
 	"AND ($5::timestamptz IS NULL OR e.at < $5::timestamptz) "
 
 static int parse_id(const char *s, const char *what, long long *out, hcr_error *err)
@@ -160,7 +160,7 @@ int hcr_api_events_list(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	long long before = 0, limit = 100, last = 0;
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
-	char before_s[32], limit_b[16];
+	char before_s[32], limit_b[24];
 	const char *params[7];
 	int rc, i, n;
 	json_t *items;

@@ -82,7 +82,8 @@ void hcr_api_reply(hcr_resp *resp, int status, json_t *body);
 
 /*
  * Reads an If-Match header holding one version ("\"7\"" or "7"). *out is -1
- * when the header is absent; a malformed header fails with "bad_request".
+ * when the header is absent and 0 for "*" (any version); a malformed header
+ * fails with "bad_request".
  */
 int hcr_api_if_match(hcr_req *req, long long *out, hcr_error *err);
 

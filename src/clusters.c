@@ -428,7 +428,7 @@ int hcr_clusters_delete(PGconn *conn, const char *id_or_name, long long if_match
 	version = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
 	imported = PQgetvalue(res, 0, 3)[0] == 't';
 	state = PQgetvalue(res, 0, 4);
-	if (if_match >= 0 && if_match != version) {
+	if (if_match > 0 && if_match != version) {
 		rc = hcr_error_set(
 			err, HCR_ECONFLICT, HCR_ERR_PRECONDITION,
 			"cluster \"%s\" has changed: version %lld, If-Match asked for %lld",

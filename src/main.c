@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "hcr/api.h"
+#include "hcr/cli.h"
 #include "hcr/config.h"
 #include "hcr/crypto.h"
 #include "hcr/log.h"
@@ -39,6 +40,7 @@ static const char usage[] =
 	"  migrate   apply database migrations and exit\n"
 	"  version   print the version\n"
 	"  help      this text\n"
+	"  clusters, config, drift, events: the operator CLI (hcr <command> --help)\n"
 	"\n"
 	"options (override the configuration file and HCR_* environment variables):\n"
 	"  --config FILE            YAML configuration (see deploy/hcr.example.yaml)\n"
@@ -359,6 +361,8 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
+	if (hcr_cli_handles(cmd))
+		return hcr_cli_main(argc, argv);
 	fprintf(stderr, "hcr: unknown command \"%s\"\n\n%s", cmd, usage);
 	return 2;
 }

@@ -2,7 +2,10 @@
  * Name and identifier rules shared by the API and the store.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "hcr/crypto.h"
 
 #include "hcr/names.h"
 
@@ -42,6 +45,21 @@ int hcr_name_check(const char *name, const char *field, hcr_error *err)
 	hcr_error_hint(err, "use 1 to 64 lower-case letters, digits, '.', '_' or '-', starting "
 			    "and ending with a letter or digit");
 	return HCR_EINVALID;
+}
+
+int hcr_uuid_generate(char out[37], hcr_error *err)
+{
+	unsigned char b[16];
+	int rc = hcr_crypto_random(b, sizeof(b), err);
+
+	if (rc != HCR_OK)
+		return rc;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+	return HCR_OK;
 }
 
 bool hcr_uuid_valid(const char *s)

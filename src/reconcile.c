@@ -30,14 +30,6 @@
 #include "hcr/reconcile.h"
 #include "reconcile_int.h"
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int hcr_reconcile_interval(const hcr_config *cfg, const char *provider)
 {
 	int v = 0;
@@ -158,9 +150,15 @@ void hcr_work_fail(struct work *w, const hcr_error *err)
 	hcr_log_warn("reconcile", "poll failed cluster=%s code=%s error=%s%s%s", w->name, err->code,
 		     err->message, err->detail[0] ? " detail=" : "", err->detail);
 	{
-		json_t *o = json_pack("{s:s, s:s, s:s?, s:f}", "code", err->code, "message",
-				      err->message, "detail", err->detail[0] ? err->detail : NULL,
-				      "at", now_s());
+		char at[32];
+		time_t t = time(NULL);
+		struct tm tm;
+		json_t *o;
+
+		gmtime_r(&t, &tm);
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		o = json_pack("{s:s, s:s, s:s?, s:s}", "code", err->code, "message", err->message,
+			      "detail", err->detail[0] ? err->detail : NULL, "at", at);
 
 		last = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
@@ -405,14 +403,39 @@ static void listen_open(hcr_reconciler *r)
 	r->listen_active = true;
 }
 
+/*
+ * Extends the leases of every cluster being worked on, so that a poll slowed by
+ * rate limits or a slow cloud is never taken over by another reconciler.
+ */
+static void renew_leases(hcr_reconciler *r)
+{
+	PGconn *conn = NULL;
+	hcr_error err;
+	char lease[16];
+	const char *params[2] = {r->owner, lease};
+
+	snprintf(lease, sizeof(lease), "%d", r->cfg->rec_lease_s);
+	if (hcr_store_acquire(r->store, &conn, &err) != HCR_OK ||
+	    hcr_store_query(conn, NULL,
+			    "UPDATE cluster_schedule SET lease_expires_at = now() + "
+			    "make_interval(secs => $2::int) WHERE lease_owner = $1",
+			    2, params, &err) != HCR_OK)
+		hcr_log_warn("reconcile", "cannot renew leases error=%s", err.message);
+	if (conn)
+		hcr_store_release(r->store, conn);
+}
+
 static void on_heartbeat(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	hcr_reconciler *r = t->data;
 
-	(void)loop;
 	(void)revents;
 	if (!r->listen && !r->stopping)
 		listen_open(r);
+	if (r->inflight > 0 && ev_now(loop) - r->leases_renewed >= r->cfg->rec_lease_s / 3.0) {
+		renew_leases(r);
+		r->leases_renewed = ev_now(loop);
+	}
 	hcr_reconciler_kick(r);
 }
 
@@ -490,6 +513,7 @@ void hcr_reconciler_run(hcr_reconciler *r)
 	listen_open(r);
 	if (!r->listen)
 		hcr_log_warn("reconcile", "cannot LISTEN for edits yet; polling every second");
+	r->leases_renewed = ev_now(r->loop);
 	ev_timer_start(r->loop, &r->heartbeat);
 	hcr_reconciler_kick(r);
 	ev_run(r->loop, 0);

@@ -41,7 +41,9 @@ struct hcr_reconciler {
 	ev_async stop;
 	bool stopping;
 	bool kicked;
-	bool backlog; /* the last claim was cut short by room or batch size: more may be due */
+	bool backlog;
+	double leases_renewed;
+	/* loop time of the last lease renewal */ /* the last claim was cut short by room or batch size: more may be due */
 	char owner[128];
 	int inflight;
 	struct work *works;

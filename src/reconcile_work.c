@@ -21,6 +21,7 @@
 #include "hcr/fields_store.h"
 #include "hcr/log.h"
 #include "hcr/metrics.h"
+#include "hcr/names.h"
 #include "reconcile_int.h"
 
 static double now_s(void)
@@ -164,14 +165,22 @@ static int lock_version(PGconn *conn, struct work *w, hcr_error *err)
 	return rc;
 }
 
+/* A statement that must commit together with a save (an operation's record). */
+struct stmt {
+	const char *sql;
+	int nparams;
+	const char *const *params;
+};
+
 /*
  * Writes fields, events and the cluster row's changes in one transaction.
  * `observed` (may be NULL) is the cloud's document when it changed; `state`
- * (may be NULL) the cluster's new state. Extra SQL (may be NULL) runs in the
- * same transaction with $1 = cluster id.
+ * (may be NULL) the cluster's new state; `extra` (may be NULL) runs in the
+ * same transaction, so an operation's record and its fields' state can never
+ * disagree after a crash.
  */
-static int save(struct work *w, json_t *observed, const char *hash, const char *state,
-		hcr_error *err)
+static int save_with(struct work *w, json_t *observed, const char *hash, const char *state,
+		     const struct stmt *extra, hcr_error *err)
 {
 	hcr_reconciler *r = w->r;
 	const hcr_catalog *cat = w->prov->ops->catalog;
@@ -184,8 +193,8 @@ static int save(struct work *w, json_t *observed, const char *hash, const char *
 	int rc = HCR_OK, written = 0;
 
 	/* Nothing new: no statement at all, not even a row lock. */
-	if (!desired_changed && !observed && !state_changed && json_array_size(w->events) == 0 &&
-	    !hcr_fieldset_differs(&w->before, &w->fs))
+	if (!extra && !desired_changed && !observed && !state_changed &&
+	    json_array_size(w->events) == 0 && !hcr_fieldset_differs(&w->before, &w->fs))
 		goto done;
 	rc = hcr_store_acquire(r->store, &conn, err);
 	if (rc != HCR_OK)
@@ -193,6 +202,8 @@ static int save(struct work *w, json_t *observed, const char *hash, const char *
 	rc = hcr_store_begin(conn, err);
 	if (rc == HCR_OK)
 		rc = lock_version(conn, w, err);
+	if (rc == HCR_OK && extra)
+		rc = hcr_store_query(conn, NULL, extra->sql, extra->nparams, extra->params, err);
 	if (rc == HCR_OK)
 		rc = hcr_fields_save(conn, w->id, &w->before, &w->fs, &written, err);
 	if (rc == HCR_OK)
@@ -253,6 +264,12 @@ done:
 	return rc;
 }
 
+static int save(struct work *w, json_t *observed, const char *hash, const char *state,
+		hcr_error *err)
+{
+	return save_with(w, observed, hash, state, NULL, err);
+}
+
 /* Runs one statement about the cluster's operation ($1 = op id, then `extra`). */
 static void op_update(struct work *w, const char *sql, const char *p2, const char *p3)
 {
@@ -284,26 +301,30 @@ static void save_failed(struct work *w, const hcr_error *err)
 
 static void op_done(struct work *w, bool success, const char *reason)
 {
+	int rc;
 	hcr_error err;
 	double at = now_s();
 	char *id = hcr_strdup(w->op_id);
+	const char *params[2] = {id, reason};
+	struct stmt record = {
+		success ? "UPDATE operations SET state = 'succeeded', completed_at = now() "
+			  "WHERE id = $1::uuid"
+			: "UPDATE operations SET state = 'failed', completed_at = now(), "
+			  "error_code = split_part($2, ':', 1), error_message = $2 "
+			  "WHERE id = $1::uuid",
+		success ? 1 : 2, params};
 
-	op_update(w,
-		  success ? "UPDATE operations SET state = 'succeeded', completed_at = now() "
-			    "WHERE id = $1::uuid AND $2::text IS NULL AND $3::text IS NULL"
-			  : "UPDATE operations SET state = 'failed', completed_at = now(), "
-			    "error_code = split_part($2, ':', 1), error_message = $2 "
-			    "WHERE id = $1::uuid AND $3::text IS NULL",
-		  success ? NULL : reason, NULL);
 	hcr_engine_op_finished(&w->fs, id, success, reason, at, w->events);
 	hcr_metrics_count(success ? HCR_M_OPS_SUCCEEDED : HCR_M_OPS_FAILED, 1);
 	hcr_log_info("reconcile", "operation finished cluster=%s op=%s operation=%s result=%s%s%s",
 		     w->name, id, w->op_operation ? w->op_operation : "?",
 		     success ? "succeeded" : "failed", reason ? " reason=" : "",
 		     reason ? reason : "");
+	/* The cloud is done with it either way; the next observation says more. */
+	rc = save_with(w, NULL, NULL, "active", &record, &err);
 	free(id);
 	op_clear(w);
-	if (save(w, NULL, NULL, NULL, &err) != HCR_OK) {
+	if (rc != HCR_OK) {
 		save_failed(w, &err);
 		return;
 	}
@@ -373,12 +394,13 @@ static void op_busy(struct work *w)
 {
 	hcr_error err;
 	size_t i;
+	const char *params[1] = {w->op_id};
+	struct stmt record = {"UPDATE operations SET state = 'cancelled', completed_at = now(), "
+			      "error_code = 'busy', error_message = 'the cloud was busy with "
+			      "another update' WHERE id = $1::uuid",
+			      1, params};
+	int rc;
 
-	op_update(
-		w,
-		"UPDATE operations SET state = 'cancelled', completed_at = now(), "
-		"error_code = 'busy', error_message = $2 WHERE id = $1::uuid AND $3::text IS NULL",
-		"the cloud was busy with another update", NULL);
 	for (i = 0; i < w->fs.n; i++) {
 		hcr_field *f = &w->fs.items[i];
 
@@ -388,9 +410,10 @@ static void op_busy(struct work *w)
 			f->status = HCR_FS_PENDING;
 		}
 	}
-	op_clear(w);
 	w->delay_s = w->r->cfg->rec_op_poll_ms / 1000.0;
-	if (save(w, NULL, NULL, NULL, &err) != HCR_OK) {
+	rc = save_with(w, NULL, NULL, NULL, &record, &err);
+	op_clear(w);
+	if (rc != HCR_OK) {
 		save_failed(w, &err);
 		return;
 	}
@@ -476,10 +499,13 @@ static void step_push(struct work *w)
 	const hcr_catalog *cat = w->prov->ops->catalog;
 	hcr_plan plan = {0};
 	hcr_error err;
-	PGconn *conn = NULL;
-	PGresult *res = NULL;
 	char *changes = NULL, order[16];
-	const char *params[5];
+	const char *params[6];
+	struct stmt record = {
+		"INSERT INTO operations (id, cluster_id, kind, pool, changes, op_order, paths) "
+		"SELECT $1::uuid, $2::uuid, $3, $4, $5::jsonb, $6::int, "
+		"array(SELECT jsonb_object_keys($5::jsonb))",
+		6, params};
 	int rc;
 
 	rc = hcr_engine_plan(&w->fs, cat, &plan, &err);
@@ -490,46 +516,33 @@ static void step_push(struct work *w)
 		hcr_work_finish(w);
 		return;
 	}
-	changes = json_dumps(plan.ops[0].changes, JSON_COMPACT);
-	snprintf(order, sizeof(order), "%d", plan.ops[0].order);
-	params[0] = w->id;
-	params[1] = plan.ops[0].operation;
-	params[2] = plan.ops[0].pool;
-	params[3] = changes;
-	params[4] = order;
-	rc = hcr_store_acquire(w->r->store, &conn, &err);
-	if (rc == HCR_OK) {
-		rc = hcr_store_query(
-			conn, &res,
-			"INSERT INTO operations (cluster_id, kind, pool, changes, op_order, paths) "
-			"SELECT $1::uuid, $2, $3, $4::jsonb, $5::int, "
-			"array(SELECT jsonb_object_keys($4::jsonb)) RETURNING id",
-			5, params, &err);
-		hcr_store_release(w->r->store, conn);
-	}
+	rc = hcr_uuid_generate(w->op_id, &err);
 	if (rc != HCR_OK) {
 		hcr_plan_free(&plan);
-		free(changes);
 		hcr_work_fail(w, &err);
 		hcr_work_finish(w);
 		return;
 	}
-	snprintf(w->op_id, sizeof(w->op_id), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
+	changes = json_dumps(plan.ops[0].changes, JSON_COMPACT);
+	snprintf(order, sizeof(order), "%d", plan.ops[0].order);
+	params[0] = w->op_id;
+	params[1] = w->id;
+	params[4] = changes;
+	params[5] = order;
 	snprintf(w->op_state, sizeof(w->op_state), "planned");
 	w->op_operation = hcr_strdup(plan.ops[0].operation);
 	w->op_pool = hcr_strdup(plan.ops[0].pool);
 	w->op_changes = json_incref(plan.ops[0].changes);
 	w->op_order = plan.ops[0].order;
+	params[2] = w->op_operation;
+	params[3] = w->op_pool;
 	hcr_engine_op_started(&w->fs, &plan.ops[0], w->op_id, now_s(), w->events);
 	hcr_plan_free(&plan);
+	/* The operation and its fields' "applying" commit together, or neither does
+	 * and nothing is sent. */
+	rc = save_with(w, NULL, NULL, "updating", &record, &err);
 	free(changes);
-	if (save(w, NULL, NULL, "updating", &err) != HCR_OK) {
-		/* Not recorded as applying: the operation must not be sent. */
-		op_update(w,
-			  "UPDATE operations SET state = 'cancelled', completed_at = now(), "
-			  "error_message = $2 WHERE id = $1::uuid AND $3::text IS NULL",
-			  "not sent: the cluster changed before it was recorded", NULL);
+	if (rc != HCR_OK) {
 		op_clear(w);
 		save_failed(w, &err);
 		return;

@@ -81,7 +81,7 @@ int hcr_clusters_get(PGconn *conn, const char *id_or_name, json_t **out, long lo
 		     hcr_error *err);
 
 /*
- * Forgets a cluster. `if_match` (-1: none) must equal its version
+ * Forgets a cluster. `if_match` (-1: none, 0: any) must equal its version
  * (HCR_ECONFLICT / "precondition_failed" otherwise). An imported cluster, or a
  * created one not yet created in its cloud, is forgotten; a created cluster
  * that exists in its cloud is refused unless `retain` (forget it, leave it

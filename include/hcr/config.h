@@ -24,7 +24,7 @@ typedef struct hcr_config {
 
 	/* database.url: a libpq connection string or URI; NULL = embedded PostgreSQL. */
 	char *database_url;
-	/* database.pool_size: connections the API keeps open (1..64). Default 4. */
+	/* database.pool_size: connections the process keeps open, shared by the API and the reconciler (1..64). Default 4. */
 	int db_pool_size;
 	/* database.connect_timeout_s: seconds (1..300). Default 5. */
 	int db_connect_timeout_s;
@@ -82,10 +82,9 @@ int hcr_config_load_string(hcr_config *cfg, const char *yaml, size_t len, const 
 
 /*
  * Applies HCR_* environment variables, read through `getenv_fn` (getenv in
- * production; tests pass their own). Names: HCR_LISTEN, HCR_DATA_DIR,
- * HCR_LOG_LEVEL, HCR_DATABASE_URL, HCR_DATABASE_POOL_SIZE,
- * HCR_MASTER_KEY_FILE, HCR_TLS_CERT_FILE, HCR_TLS_KEY_FILE,
- * HCR_API_MAX_BODY_BYTES, HCR_API_THREADS. Bad values fail naming the variable.
+ * production; tests pass their own). The names are listed with each setting
+ * in deploy/hcr.example.yaml and docs/configuration.md. Bad values fail naming
+ * the variable.
  */
 int hcr_config_apply_env(hcr_config *cfg, const char *(*getenv_fn)(const char *name),
 			 hcr_error *err);

@@ -6,6 +6,7 @@ One hcr and one PostgreSQL serve the whole class; tests that need a fresh proces
 
 import json
 import os
+import socket
 import stat
 import subprocess
 import tempfile
@@ -351,9 +352,44 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(r.header("Allow"), "DELETE")
 
     def test_body_too_large(self):
-        big = b'{"name": "' + b"x" * (2 << 20) + b'"}'
-        r = self.req("POST", "/v1/clusters", raw=big)
-        self.assertError(r, 413, "payload_too_large")
+        # hcr answers 413 from the headers alone, before reading a byte of the body.
+        sock = socket.create_connection(("127.0.0.1", self.hcr.port), timeout=10)
+        sock.sendall(b"POST /v1/clusters HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                     b"\r\nContent-Length: 2097152\r\nAuthorization: Bearer " +
+                     self.hcr.admin_token.encode() + b"\r\n\r\n")
+        reply = b""
+        while b"}\n" not in reply:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+        sock.close()
+        head, _, body = reply.partition(b"\r\n\r\n")
+        self.assertIn(b" 413 ", head.split(b"\r\n")[0])
+        self.assertEqual(json.loads(body)["error"]["code"], "payload_too_large")
+        # A chunked body announces no length: it is refused once it passes the limit.
+        sock = socket.create_connection(("127.0.0.1", self.hcr.port), timeout=10)
+        sock.sendall(b"POST /v1/clusters HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+                     b"\r\nAuthorization: Bearer " + self.hcr.admin_token.encode() +
+                     b"\r\n\r\n")
+        chunk = b"x" * 65536
+        try:
+            for _ in range(40):  # 2.5 MiB, past the 1 MiB limit
+                sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            sock.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # hcr may answer and close before the client has written everything
+        reply = b""
+        try:
+            while b"}\n" not in reply:
+                data = sock.recv(4096)
+                if not data:
+                    break
+                reply += data
+        except ConnectionResetError:
+            pass
+        sock.close()
+        self.assertIn(b" 413 ", reply.split(b"\r\n")[0], reply[:200])
 
     def test_audit_log(self):
         r = self.register("audited")

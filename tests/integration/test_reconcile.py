@@ -148,6 +148,11 @@ class ReconcileTest(unittest.TestCase):
         self.assertEqual(r.status, 412, r)
         self.assertEqual(r.json["error"]["code"], "precondition_failed")
         self.assertEqual(r.header("ETag"), f'"{v + 1}"')
+        # "*" matches whatever the version is; an edit that changes nothing writes nothing.
+        r = self.req("PATCH", "/v1/clusters/etag-1/config", {"tags": {"a": "b"}},
+                     headers={"If-Match": "*"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["version"], v + 1)
 
     def test_invalid_edits_are_refused_naming_the_field(self):
         self.register("bad-1")
