@@ -206,14 +206,19 @@ int hcr_api_cluster_view(PGconn *conn, const char *id_or_name, json_t **out, lon
 
 static int precondition(struct cluster_row *row, long long if_match, hcr_resp *resp, hcr_error *err)
 {
-	if (if_match < 0) {
+	/*
+	 * "*" is refused too: an edit must be made against a version its author has
+	 * seen, or a stale pool list could bring back a pool whose deletion in the
+	 * cloud was adopted a moment ago.
+	 */
+	if (if_match <= 0) {
 		hcr_error_set(err, HCR_ECONFLICT, HCR_ERR_PRECONDITION_REQUIRED,
-			      "editing a configuration needs an If-Match header");
+			      "editing a configuration needs an If-Match header with a version");
 		hcr_error_hint(err, "GET the cluster and send its ETag back: If-Match: \"%lld\"",
 			       row->version);
 		return HCR_ECONFLICT;
 	}
-	if (if_match > 0 && if_match != row->version) {
+	if (if_match != row->version) {
 		snprintf(resp->etag, sizeof(resp->etag), "\"%lld\"", row->version);
 		hcr_error_set(err, HCR_ECONFLICT, HCR_ERR_PRECONDITION,
 			      "cluster \"%s\" has changed: it is at version %lld, If-Match asked "

@@ -148,9 +148,12 @@ class ReconcileTest(unittest.TestCase):
         self.assertEqual(r.status, 412, r)
         self.assertEqual(r.json["error"]["code"], "precondition_failed")
         self.assertEqual(r.header("ETag"), f'"{v + 1}"')
-        # "*" matches whatever the version is; an edit that changes nothing writes nothing.
+        # An edit must name the version it was made against: "*" is not enough.
         r = self.req("PATCH", "/v1/clusters/etag-1/config", {"tags": {"a": "b"}},
                      headers={"If-Match": "*"})
+        self.assertEqual(r.status, 428, r)
+        # An edit that changes nothing writes nothing: the version stays.
+        r = self.patch("etag-1", {"tags": {"a": "b"}})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["version"], v + 1)
 
