@@ -36,8 +36,17 @@ static void record(hcr_field *f, const hcr_epath *pp, json_t *v, const hcr_refre
 			kind = "external_change";
 		hcr_engine_event(events, kind, f->path, f->observed, v, NULL, NULL);
 		hcr_engine_jset(&f->observed, v);
+		f->observed_at = o->observed_at;
+	} else if (first || (f->observed_at < f->applied_at && o->observed_at >= f->applied_at)) {
+		/* A first look, or the same value confirmed by an observation newer than
+		 * the last apply. */
+		f->observed_at = o->observed_at;
 	}
-	f->observed_at = o->observed_at;
+	/*
+	 * Otherwise observed_at stays when the value was first seen: an unchanged
+	 * cloud then rewrites no field row at all (the cluster row keeps the time
+	 * of the latest observation).
+	 */
 }
 
 /* The cloud's value becomes desired and applied. An absent leaf hands the field back. */

@@ -298,6 +298,28 @@ bool hcr_ratelimit_take(hcr_ratelimit *rl, const char *key, double now, double *
 	return ok;
 }
 
+double hcr_ratelimit_reserve(hcr_ratelimit *rl, const char *key, double now)
+{
+	uint64_t hash = hash_key(key);
+	struct bucket *b = lookup(rl, key, hash);
+
+	if (b) {
+		refill(b, now);
+		list_unlink(rl, b);
+		list_push_newest(rl, b);
+	} else {
+		b = insert(rl, key, hash, now);
+	}
+	/*
+	 * The token is taken now even when the bucket is empty: the balance goes
+	 * negative and refills like any other, so each later caller is booked one
+	 * slot further out and waiters never go through together.
+	 */
+	b->tokens -= 1.0;
+	sweep(rl, b, now);
+	return b->tokens >= 0 ? 0.0 : -b->tokens / b->rate;
+}
+
 int hcr_ratelimit_set(hcr_ratelimit *rl, const char *key, double rate, double burst, hcr_error *err)
 {
 	size_t len = strlen(key), i;

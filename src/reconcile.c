@@ -92,6 +92,21 @@ static void work_free(struct work *w)
 	r->inflight--;
 }
 
+/*
+ * Whether enough room is free to be worth a claim: claiming one or two clusters
+ * after every finished poll costs a query each; waiting for a tenth of the
+ * concurrency (or a batch) to free up keeps claims few and full.
+ */
+static bool room_to_claim(const hcr_reconciler *r)
+{
+	int room = r->cfg->rec_concurrency - r->inflight;
+	int want = r->cfg->rec_concurrency / 10;
+
+	if (want > r->cfg->rec_batch_size)
+		want = r->cfg->rec_batch_size;
+	return room >= (want > 1 ? want : 1);
+}
+
 /* Releases the lease and schedules the next poll; the unit of work ends here. */
 void hcr_work_finish(struct work *w)
 {
@@ -134,7 +149,7 @@ void hcr_work_finish(struct work *w)
 	hcr_metrics_set_inflight(r->inflight);
 	if (r->stopping && r->inflight == 0)
 		ev_break(r->loop, EVBREAK_ALL);
-	else if (!r->stopping && r->backlog)
+	else if (!r->stopping && r->backlog && room_to_claim(r))
 		hcr_reconciler_kick(r);
 }
 
@@ -193,9 +208,9 @@ static void on_wait(struct ev_loop *loop, ev_timer *t, int revents)
 void hcr_work_call(struct work *w, void (*step)(struct work *w))
 {
 	hcr_reconciler *r = w->r;
-	double wait = 0;
+	double wait = hcr_ratelimit_reserve(r->rl, w->rl_key, ev_now(r->loop));
 
-	if (hcr_ratelimit_take(r->rl, w->rl_key, ev_now(r->loop), &wait)) {
+	if (wait <= 0) {
 		step(w);
 		return;
 	}
@@ -232,6 +247,18 @@ static struct work *work_new(hcr_reconciler *r, PGresult *res, int i)
 	w->observed_hash = hcr_store_strdup(res, i, 14);
 	w->version = strtoll(PQgetvalue(res, i, 15), NULL, 10);
 	snprintf(w->credential_id, sizeof(w->credential_id), "%s", PQgetvalue(res, i, 16));
+	w->credential_updated = strtod(PQgetvalue(res, i, 17), NULL);
+	if (!PQgetisnull(res, i, 18)) {
+		snprintf(w->op_id, sizeof(w->op_id), "%s", PQgetvalue(res, i, 18));
+		snprintf(w->op_state, sizeof(w->op_state), "%s", PQgetvalue(res, i, 19));
+		w->op_handle = hcr_store_strdup(res, i, 20);
+		w->op_operation = hcr_store_strdup(res, i, 21);
+		w->op_pool = hcr_store_strdup(res, i, 22);
+		w->op_changes = hcr_store_json_cell(res, i, 23);
+		w->op_order = atoi(PQgetvalue(res, i, 24));
+	}
+	w->settled = PQgetvalue(res, i, 25)[0] == 't';
+	w->woken = PQgetvalue(res, i, 26)[0] == 't';
 	snprintf(w->rl_key, sizeof(w->rl_key), "%s:%s:%s%s%s", w->provider, w->credential_id,
 		 w->region, w->location, w->resource_group);
 	w->ref.id = w->id;
@@ -275,7 +302,7 @@ static int claim(hcr_reconciler *r, int n)
 	}
 	rc = hcr_store_query(
 		conn, &res,
-		"WITH due AS (SELECT s.cluster_id FROM cluster_schedule s "
+		"WITH due AS (SELECT s.cluster_id, s.wake FROM cluster_schedule s "
 		"  JOIN clusters c ON c.id = s.cluster_id "
 		"  WHERE s.next_poll_at <= now() "
 		"  AND (s.lease_owner IS NULL OR s.lease_expires_at < now()) "
@@ -285,14 +312,21 @@ static int claim(hcr_reconciler *r, int n)
 		"claimed AS (UPDATE cluster_schedule s SET lease_owner = $1, wake = false, "
 		"  lease_expires_at = now() + make_interval(secs => $3::int) "
 		"  FROM due WHERE s.cluster_id = due.cluster_id "
-		"  RETURNING s.cluster_id, s.failure_count) "
+		"  RETURNING s.cluster_id, s.failure_count, due.wake) "
 		"SELECT c.id, c.name, c.provider, c.cloud_name, coalesce(c.region, ''), "
 		"coalesce(c.location, ''), coalesce(c.resource_group, ''), coalesce(c.project, "
 		"''), "
 		"cr.name, c.policy, c.state, c.imported, claimed.failure_count, c.desired, "
-		"c.observed_hash, c.version, cr.id "
+		"c.observed_hash, c.version, cr.id, extract(epoch FROM cr.updated_at), "
+		"o.id, o.state, o.handle, o.kind, o.pool, o.changes, o.op_order, "
+		"c.settled, claimed.wake "
 		"FROM claimed JOIN clusters c ON c.id = claimed.cluster_id "
-		"JOIN credentials cr ON cr.id = c.credential_id",
+		"JOIN credentials cr ON cr.id = c.credential_id "
+		/* The operation in flight, if any: one round trip for everything a poll needs
+		 * before its fields. */
+		"LEFT JOIN LATERAL (SELECT id, state, handle, kind, pool, changes, op_order "
+		"  FROM operations WHERE cluster_id = c.id AND state IN ('planned', 'started') "
+		"  ORDER BY created_at LIMIT 1) o ON true",
 		4, params, &err);
 	hcr_store_release(r->store, conn);
 	if (rc != HCR_OK) {
@@ -449,6 +483,21 @@ static void on_stop(struct ev_loop *loop, ev_async *a, int revents)
 	r->stopping = true;
 	ev_timer_stop(loop, &r->heartbeat);
 	listen_close(r);
+	/* Work only waiting for its turn at the rate limit is handed back at once. */
+	{
+		struct work *w = r->works;
+
+		while (w) {
+			struct work *next = w->next;
+
+			if (ev_is_active(&w->wait)) {
+				ev_timer_stop(loop, &w->wait);
+				w->delay_s = 0;
+				hcr_work_finish(w);
+			}
+			w = next;
+		}
+	}
 	if (r->inflight == 0)
 		ev_break(loop, EVBREAK_ALL);
 	/* Otherwise the last unit of work to finish breaks the loop. */
@@ -541,6 +590,7 @@ void hcr_reconciler_free(hcr_reconciler *r)
 	}
 	listen_close(r);
 	hcr_reconcile_providers_free(r);
+	hcr_reconcile_creds_free(r);
 	hcr_http_free(r->http);
 	hcr_ratelimit_free(r->rl);
 	if (r->loop)

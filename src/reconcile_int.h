@@ -48,6 +48,16 @@ struct hcr_reconciler {
 	int inflight;
 	struct work *works;
 	unsigned long long polls, notifies, throttled;
+	struct cred_cache *creds; /* opened credentials, kept briefly */
+};
+
+/* An opened credential, reused by the polls of every cluster that uses it. */
+struct cred_cache {
+	struct cred_cache *next;
+	char id[40];
+	double updated; /* the credential row's updated_at when it was opened */
+	double opened;  /* loop time it was opened */
+	json_t *secret;
 };
 
 /* One claimed cluster. */
@@ -64,10 +74,14 @@ struct work {
 	char project[72];
 	char credential[72];
 	char credential_id[40];
+	double credential_updated; /* credentials.updated_at: invalidates the cache */
 	char state[20];
 	char rl_key[512];
 	hcr_policy policy;
 	bool imported;
+	bool settled;       /* clusters.settled as claimed */
+	bool woken;         /* an edit or a refresh request woke it */
+	bool fields_loaded; /* fs and before hold the fields */
 	int failures;
 	long long version;
 	json_t *desired_doc; /* clusters.desired as claimed */
@@ -104,5 +118,6 @@ void hcr_work_call(struct work *w, void (*step)(struct work *w));
 void hcr_work_start(struct work *w);
 int hcr_reconcile_providers_init(hcr_reconciler *r, hcr_buf *served, hcr_error *err);
 void hcr_reconcile_providers_free(hcr_reconciler *r);
+void hcr_reconcile_creds_free(hcr_reconciler *r);
 
 #endif

@@ -102,45 +102,104 @@ static void op_clear(struct work *w)
 	w->op_changes = NULL;
 }
 
-/* Loads the credential, the fields and the operation in flight. */
+/* Seconds an opened credential is reused before it is read and opened again. */
+#define CRED_CACHE_S 60.0
+
+/*
+ * The credential's secret, opened at most once a minute per credential (and
+ * again at once when the credential row changes): thousands of clusters share
+ * a few credentials, and every poll needs one.
+ */
+static int credential(struct work *w, PGconn *conn, hcr_error *err)
+{
+	hcr_reconciler *r = w->r;
+	double now = ev_now(r->loop);
+	struct cred_cache **pp, *c;
+	char provider[8];
+	int rc;
+
+	for (pp = &r->creds; (c = *pp) != NULL; pp = &c->next) {
+		if (strcmp(c->id, w->credential_id) != 0)
+			continue;
+		if (c->updated == w->credential_updated && now - c->opened < CRED_CACHE_S) {
+			w->secret = json_incref(c->secret);
+			return HCR_OK;
+		}
+		*pp = c->next;
+		json_decref(c->secret);
+		free(c);
+		break;
+	}
+	rc = hcr_credentials_open(conn, w->credential, r->key, &w->secret, provider, err);
+	if (rc != HCR_OK)
+		return rc;
+	c = hcr_calloc(1, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%s", w->credential_id);
+	c->updated = w->credential_updated;
+	c->opened = now;
+	c->secret = json_incref(w->secret);
+	c->next = r->creds;
+	r->creds = c;
+	return HCR_OK;
+}
+
+void hcr_reconcile_creds_free(hcr_reconciler *r)
+{
+	while (r->creds) {
+		struct cred_cache *c = r->creds;
+
+		r->creds = c->next;
+		json_decref(c->secret);
+		free(c);
+	}
+}
+
+/* Loads the credential (the operation in flight came with the claim). */
 static int load(struct work *w, hcr_error *err)
 {
 	hcr_reconciler *r = w->r;
 	PGconn *conn = NULL;
-	PGresult *res = NULL;
-	const char *params[1] = {w->id};
-	char provider[8];
 	int rc;
 
 	rc = hcr_store_acquire(r->store, &conn, err);
 	if (rc != HCR_OK)
 		return rc;
-	rc = hcr_credentials_open(conn, w->credential, r->key, &w->secret, provider, err);
-	if (rc == HCR_OK)
-		rc = hcr_fields_load(conn, w->id, &w->fs, err);
-	if (rc == HCR_OK)
-		rc = hcr_store_query(
-			conn, &res,
-			"SELECT id, state, handle, kind, pool, changes, op_order "
-			"FROM operations WHERE cluster_id = $1::uuid "
-			"AND state IN ('planned', 'started') ORDER BY created_at LIMIT 1",
-			1, params, err);
-	if (rc == HCR_OK && PQntuples(res) == 1) {
-		snprintf(w->op_id, sizeof(w->op_id), "%s", PQgetvalue(res, 0, 0));
-		snprintf(w->op_state, sizeof(w->op_state), "%s", PQgetvalue(res, 0, 1));
-		w->op_handle = hcr_store_strdup(res, 0, 2);
-		w->op_operation = hcr_store_strdup(res, 0, 3);
-		w->op_pool = hcr_store_strdup(res, 0, 4);
-		w->op_changes = hcr_store_json_cell(res, 0, 5);
-		w->op_order = atoi(PQgetvalue(res, 0, 6));
-	}
-	PQclear(res);
+	rc = credential(w, conn, err);
 	hcr_store_release(r->store, conn);
+	if (rc == HCR_OK)
+		w->ref.secret = w->secret;
+	return rc;
+}
+
+/* Loads the fields, once per unit of work, when something needs deciding. */
+static int load_fields(struct work *w, hcr_error *err)
+{
+	PGconn *conn = NULL;
+	int rc;
+
+	if (w->fields_loaded)
+		return HCR_OK;
+	rc = hcr_store_acquire(w->r->store, &conn, err);
+	if (rc != HCR_OK)
+		return rc;
+	rc = hcr_fields_load(conn, w->id, &w->fs, err);
+	hcr_store_release(w->r->store, conn);
 	if (rc == HCR_OK) {
 		hcr_fieldset_clone(&w->before, &w->fs);
-		w->ref.secret = w->secret;
+		w->fields_loaded = true;
 	}
 	return rc;
+}
+
+/* Every field in sync with nothing in flight: the next unchanged poll can skip them. */
+static bool fields_settled(const hcr_fieldset *fs)
+{
+	size_t i;
+
+	for (i = 0; i < fs->n; i++)
+		if (fs->items[i].status != HCR_FS_IN_SYNC || fs->items[i].inflight_op)
+			return false;
+	return true;
 }
 
 /* Checks, under the row lock, that nobody edited the cluster since it was claimed. */
@@ -184,17 +243,22 @@ static int save_with(struct work *w, json_t *observed, const char *hash, const c
 {
 	hcr_reconciler *r = w->r;
 	const hcr_catalog *cat = w->prov->ops->catalog;
-	json_t *desired = hcr_engine_desired(cat, &w->fs);
-	bool desired_changed = !w->desired_doc || !json_equal(desired, w->desired_doc);
+	bool fields_changed = hcr_fieldset_differs(&w->before, &w->fs);
+	/* The desired document is made of the fields: it can only change with them. */
+	json_t *desired =
+		fields_changed || !w->desired_doc ? hcr_engine_desired(cat, &w->fs) : NULL;
+	bool desired_changed = desired && (!w->desired_doc || !json_equal(desired, w->desired_doc));
 	bool state_changed = state && strcmp(state, w->state) != 0;
+	bool settled = fields_settled(&w->fs);
+	bool settled_changed = settled != w->settled;
 	char *desired_text = NULL, *observed_text = NULL, at[32];
 	PGconn *conn = NULL;
-	const char *params[6];
+	const char *params[7];
 	int rc = HCR_OK, written = 0;
 
 	/* Nothing new: no statement at all, not even a row lock. */
-	if (!extra && !desired_changed && !observed && !state_changed &&
-	    json_array_size(w->events) == 0 && !hcr_fieldset_differs(&w->before, &w->fs))
+	if (!extra && !desired_changed && !observed && !state_changed && !settled_changed &&
+	    json_array_size(w->events) == 0 && !fields_changed)
 		goto done;
 	rc = hcr_store_acquire(r->store, &conn, err);
 	if (rc != HCR_OK)
@@ -208,7 +272,7 @@ static int save_with(struct work *w, json_t *observed, const char *hash, const c
 		rc = hcr_fields_save(conn, w->id, &w->before, &w->fs, &written, err);
 	if (rc == HCR_OK)
 		rc = hcr_events_append(conn, w->id, "reconciler", w->events, err);
-	if (rc == HCR_OK && (desired_changed || observed || state_changed)) {
+	if (rc == HCR_OK && (desired_changed || observed || state_changed || settled_changed)) {
 		desired_text = desired_changed ? json_dumps(desired, JSON_COMPACT) : NULL;
 		observed_text =
 			observed ? json_dumps(observed, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -219,6 +283,7 @@ static int save_with(struct work *w, json_t *observed, const char *hash, const c
 		params[3] = observed ? hash : NULL;
 		params[4] = at;
 		params[5] = state_changed ? state : NULL;
+		params[6] = settled ? "true" : "false";
 		rc = hcr_store_query(
 			conn, NULL,
 			"UPDATE clusters SET desired = coalesce($2::jsonb, desired), "
@@ -230,9 +295,9 @@ static int save_with(struct work *w, json_t *observed, const char *hash, const c
 			"state = coalesce($6, state), busy = coalesce($6, state) = 'updating', "
 			"last_error = CASE WHEN $6 IS NULL THEN last_error ELSE NULL END, "
 			"updated_at = CASE WHEN $2 IS NULL AND $6 IS NULL THEN updated_at "
-			"  ELSE now() END "
+			"  ELSE now() END, settled = $7::boolean "
 			"WHERE id = $1::uuid",
-			6, params, err);
+			7, params, err);
 	}
 	if (rc == HCR_OK)
 		rc = hcr_store_commit(conn, err);
@@ -255,6 +320,7 @@ static int save_with(struct work *w, json_t *observed, const char *hash, const c
 	}
 	if (state_changed)
 		snprintf(w->state, sizeof(w->state), "%s", state);
+	w->settled = settled;
 done:
 	if (conn)
 		hcr_store_release(r->store, conn);
@@ -562,7 +628,7 @@ static void on_observed(int status, json_t *result, const hcr_error *err, void *
 	hcr_refresh_opts o = {0};
 	hcr_error e2;
 	json_t *doc = json_object_get(result, "document");
-	bool busy = json_is_true(json_object_get(result, "busy")), pending = false;
+	bool busy = json_is_true(json_object_get(result, "busy")), pending = false, same;
 	char hash[65], *text;
 	int rc;
 
@@ -579,22 +645,34 @@ static void on_observed(int status, json_t *result, const hcr_error *err, void *
 		hcr_work_finish(w);
 		return;
 	}
-	o.cat = w->prov->ops->catalog;
-	o.policy = w->policy;
-	o.busy = busy;
-	o.observed_at = w->observed_at;
-	o.now = now_s();
-	rc = hcr_engine_refresh(&w->fs, &o, doc, w->events, &pending, &e2);
+	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	hcr_crypto_sha256_hex(hash, text, strlen(text));
+	free(text);
+	same = w->observed_hash && strcmp(w->observed_hash, hash) == 0;
+	/*
+	 * The cloud says exactly what it said last time, every field was in sync,
+	 * and nobody asked for anything: there is nothing to decide or write.
+	 */
+	if (same && w->settled && !w->woken &&
+	    strcmp(w->state, busy ? "updating" : "active") == 0) {
+		hcr_work_finish(w);
+		return;
+	}
+	rc = load_fields(w, &e2);
+	if (rc == HCR_OK) {
+		o.cat = w->prov->ops->catalog;
+		o.policy = w->policy;
+		o.busy = busy;
+		o.observed_at = w->observed_at;
+		o.now = now_s();
+		rc = hcr_engine_refresh(&w->fs, &o, doc, w->events, &pending, &e2);
+	}
 	if (rc != HCR_OK) {
 		hcr_work_fail(w, &e2);
 		hcr_work_finish(w);
 		return;
 	}
-	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-	hcr_crypto_sha256_hex(hash, text, strlen(text));
-	free(text);
-	rc = save(w, w->observed_hash && strcmp(w->observed_hash, hash) == 0 ? NULL : doc, hash,
-		  busy ? "updating" : "active", &e2);
+	rc = save(w, same ? NULL : doc, hash, busy ? "updating" : "active", &e2);
 	if (rc != HCR_OK) {
 		save_failed(w, &e2);
 		return;
@@ -634,7 +712,8 @@ void hcr_work_start(struct work *w)
 		hcr_work_finish(w);
 		return;
 	}
-	if (load(w, &err) != HCR_OK) {
+	/* With an operation in flight, its fields are needed whatever the cloud says. */
+	if (load(w, &err) != HCR_OK || (w->op_id[0] && load_fields(w, &err) != HCR_OK)) {
 		hcr_work_fail(w, &err);
 		hcr_work_finish(w);
 		return;

@@ -56,6 +56,15 @@ int hcr_ratelimit_set(hcr_ratelimit *rl, const char *key, double rate, double bu
 		      hcr_error *err);
 
 /*
+ * Books one token from `key`'s bucket at time `now` (seconds) and returns how
+ * many seconds the caller must wait before using it (0: now). Unlike
+ * hcr_ratelimit_take the booking always succeeds: an empty bucket goes into
+ * debt, so callers that arrive together are spaced 1/rate apart instead of
+ * all waking at the same moment. The caller must not book again after waiting.
+ */
+double hcr_ratelimit_reserve(hcr_ratelimit *rl, const char *key, double now);
+
+/*
  * Takes one token from `key`'s bucket at time `now` (seconds). Returns true
  * if a token was taken, and sets *wait_s to 0. Returns false if the bucket is
  * empty, and sets *wait_s to the seconds until a token will be there. A call

@@ -100,8 +100,19 @@ class ReconcileTest(unittest.TestCase):
         self.assertEqual(r.json["observed"]["kubernetesVersion"], "1.29")
         self.assertEqual(r.json["effective"]["tags"], {"team": "payments", "env": "prod"})
         self.assertTrue(all(f["owner"] == "external" for f in r.json["fields"]))
-        time.sleep(2.5)  # at least one more poll
+        cid = r.json["id"]
+        rows = ("SELECT string_agg(xmin::text, ',' ORDER BY path) FROM cluster_fields "
+                f"WHERE cluster_id = '{cid}'")
+        cluster_row = f"SELECT xmin::text FROM clusters WHERE id = '{cid}'"
+        polled = f"SELECT last_polled_at FROM cluster_schedule WHERE cluster_id = '{cid}'"
+        before = (self.pg.psql("hcr", rows), self.pg.psql("hcr", cluster_row),
+                  self.pg.psql("hcr", polled))
+        time.sleep(4.5)  # at least two more polls
         self.assertEqual(self.ops("imp-1"), {})
+        # Polls that found nothing new rewrote neither the cluster nor any field row.
+        self.assertNotEqual(self.pg.psql("hcr", polled), before[2], "not polled again")
+        self.assertEqual(self.pg.psql("hcr", rows), before[0])
+        self.assertEqual(self.pg.psql("hcr", cluster_row), before[1])
 
     def test_created_cluster_manages_what_it_was_created_with(self):
         r = self.req("POST", "/v1/clusters", {

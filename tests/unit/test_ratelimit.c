@@ -152,6 +152,33 @@ static void test_ratelimit__per_key_override(void **state)
 	hcr_ratelimit_free(rl);
 }
 
+/*
+ * Waiters that arrive together are booked one slot apart, so a burst of
+ * callers cannot go through at once after a shared wait.
+ */
+static void test_ratelimit__reservations_are_spaced_by_the_rate(void **state)
+{
+	hcr_ratelimit *rl = limiter(10, 2, 0);
+	double waits[6];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 6; i++)
+		waits[i] = hcr_ratelimit_reserve(rl, "k", 100.0);
+	/* Two go at once (the burst), then one every 0.1 s. */
+	assert_true(waits[0] == 0.0 && waits[1] == 0.0);
+	for (i = 2; i < 6; i++)
+		assert_true(waits[i] > (i - 1) * 0.1 - 1e-9 && waits[i] < (i - 1) * 0.1 + 1e-9);
+	/* Once the debt is repaid, the next caller goes at once. */
+	assert_true(hcr_ratelimit_reserve(rl, "k", 100.0 + 0.4 + 0.1) == 0.0);
+	/* 100 callers at 10/s: the last is booked about 9.8 s out, never earlier. */
+	for (i = 0; i < 99; i++)
+		hcr_ratelimit_reserve(rl, "j", 0.0);
+	waits[0] = hcr_ratelimit_reserve(rl, "j", 0.0);
+	assert_true(waits[0] > 9.8 - 1e-9 && waits[0] < 9.8 + 1e-9);
+	hcr_ratelimit_free(rl);
+}
+
 static void test_ratelimit__override_applies_to_existing_bucket(void **state)
 {
 	hcr_ratelimit *rl = limiter(1, 5, 0);
@@ -299,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_ratelimit__override_applies_to_existing_bucket),
 		cmocka_unit_test(test_ratelimit__invalid_limits_are_refused),
 		cmocka_unit_test(test_ratelimit__defaults_apply),
+		cmocka_unit_test(test_ratelimit__reservations_are_spaced_by_the_rate),
 		cmocka_unit_test(test_ratelimit__clock_going_back_adds_nothing),
 		cmocka_unit_test(test_ratelimit__idle_buckets_are_evicted),
 		cmocka_unit_test(test_ratelimit__hard_cap_bounds_busy_keys),
