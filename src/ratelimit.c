@@ -276,19 +276,25 @@ static void sweep(hcr_ratelimit *rl, const struct bucket *keep, double now)
 	}
 }
 
-bool hcr_ratelimit_take(hcr_ratelimit *rl, const char *key, double now, double *wait_s)
+/* `key`'s bucket, refilled to `now` and marked most recently used (created if new). */
+static struct bucket *touch(hcr_ratelimit *rl, const char *key, double now)
 {
 	uint64_t hash = hash_key(key);
 	struct bucket *b = lookup(rl, key, hash);
+
+	if (!b)
+		return insert(rl, key, hash, now);
+	refill(b, now);
+	list_unlink(rl, b);
+	list_push_newest(rl, b);
+	return b;
+}
+
+bool hcr_ratelimit_take(hcr_ratelimit *rl, const char *key, double now, double *wait_s)
+{
+	struct bucket *b = touch(rl, key, now);
 	bool ok;
 
-	if (b) {
-		refill(b, now);
-		list_unlink(rl, b);
-		list_push_newest(rl, b);
-	} else {
-		b = insert(rl, key, hash, now);
-	}
 	ok = b->tokens >= 1.0;
 	if (ok)
 		b->tokens -= 1.0;
@@ -300,16 +306,8 @@ bool hcr_ratelimit_take(hcr_ratelimit *rl, const char *key, double now, double *
 
 double hcr_ratelimit_reserve(hcr_ratelimit *rl, const char *key, double now)
 {
-	uint64_t hash = hash_key(key);
-	struct bucket *b = lookup(rl, key, hash);
+	struct bucket *b = touch(rl, key, now);
 
-	if (b) {
-		refill(b, now);
-		list_unlink(rl, b);
-		list_push_newest(rl, b);
-	} else {
-		b = insert(rl, key, hash, now);
-	}
 	/*
 	 * The token is taken now even when the bucket is empty: the balance goes
 	 * negative and refills like any other, so each later caller is booked one
