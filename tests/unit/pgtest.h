@@ -19,7 +19,9 @@
 
 #include "hcr/error.h"
 #include "hcr/mem.h"
+#include "hcr/migrate.h"
 #include "hcr/pgembed.h"
+#include "hcr/store.h"
 
 typedef struct pgtest {
 	char dir[512];
@@ -137,6 +139,46 @@ static inline int pgtest_exec(const pgtest *t, const char *sql)
 	PQclear(res);
 	PQfinish(conn);
 	return rc;
+}
+
+/*
+ * Starts the server, applies hcr's migrations, opens a pool of `size`
+ * connections and borrows one into *conn: what the store's domain tests need.
+ * Undo with pgtest_close_store.
+ */
+static inline int pgtest_start_store(pgtest *t, hcr_store **pool, int size, PGconn **conn)
+{
+	hcr_error err;
+	PGconn *mig;
+	int rc;
+
+	if (pgtest_start(t) != 0)
+		return -1;
+	mig = pgtest_connect(t, "hcr");
+	if (!mig)
+		return -1;
+	rc = hcr_migrate_run(mig, NULL, &err);
+	PQfinish(mig);
+	if (rc != HCR_OK) {
+		pgtest_print_error("migrate", &err);
+		return -1;
+	}
+	if (hcr_store_open(pool, hcr_pgembed_conninfo(t->pg), size, 5, &err) != HCR_OK ||
+	    hcr_store_acquire(*pool, conn, &err) != HCR_OK) {
+		pgtest_print_error("store", &err);
+		return -1;
+	}
+	return 0;
+}
+
+static inline void pgtest_close_store(pgtest *t, hcr_store **pool, PGconn **conn)
+{
+	if (*conn)
+		hcr_store_release(*pool, *conn);
+	*conn = NULL;
+	hcr_store_close(*pool);
+	*pool = NULL;
+	pgtest_stop(t);
 }
 
 #endif

@@ -30,38 +30,14 @@ static PGconn *conn; /* borrowed from a pool of two; authenticate borrows the ot
 
 static int group_setup(void **state)
 {
-	hcr_error err;
-	PGconn *mig;
-
 	(void)state;
-	if (pgtest_start(&pgt) != 0)
-		return -1;
-	mig = pgtest_connect(&pgt, "hcr");
-	if (!mig)
-		return -1;
-	if (hcr_migrate_run(mig, NULL, &err) != HCR_OK) {
-		pgtest_print_error("migrate", &err);
-		PQfinish(mig);
-		return -1;
-	}
-	PQfinish(mig);
-	if (hcr_store_open(&pool, hcr_pgembed_conninfo(pgt.pg), 2, 5, &err) != HCR_OK ||
-	    hcr_store_acquire(pool, &conn, &err) != HCR_OK) {
-		pgtest_print_error("store", &err);
-		return -1;
-	}
-	return 0;
+	return pgtest_start_store(&pgt, &pool, 2, &conn);
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (conn)
-		hcr_store_release(pool, conn);
-	conn = NULL;
-	hcr_store_close(pool);
-	pool = NULL;
-	pgtest_stop(&pgt);
+	pgtest_close_store(&pgt, &pool, &conn);
 	return 0;
 }
 
