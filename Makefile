@@ -115,3 +115,61 @@ clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# --- fuzzing: libFuzzer targets for the parsers of outside input (docs/fuzzing.md) ---------
+#
+#   make fuzz-build                 build every tests/fuzz/fuzz_*.c into build/fuzz/
+#   make fuzz [FUZZ_SECONDS=30]     run each target for FUZZ_SECONDS from its seed corpus
+#   make fuzz FUZZ_TARGETS=config   run only some targets
+#
+# Not part of `make test`. Needs clang (libFuzzer ships with it).
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
+# clang's -Wformat=2 also flags vsnprintf(fmt) inside printf-style wrappers (api.c, mem.c)
+# that gcc accepts; the wrappers carry the format attribute, so only that warning is turned off.
+FUZZ_WARN    := -Wno-format-nonliteral
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_BINS    := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/schema_sql.o \
+	build/fuzz/obj/gen/version.o
+
+.PHONY: fuzz fuzz-build
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC/fuzz $<"
+	@$(FUZZ_CC) $(BASEFLAGS) $(FUZZ_WARN) $(FUZZ_FLAGS) -c -o $@ $<
+
+build/fuzz/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	@$(FUZZ_CC) $(BASEFLAGS) $(FUZZ_WARN) $(FUZZ_FLAGS) -c -o $@ $<
+
+build/fuzz/libhcr.a: $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libhcr.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(BASEFLAGS) $(FUZZ_WARN) $(FUZZ_FLAGS) -Itests/fuzz -o $@ $< build/fuzz/libhcr.a $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# Each target grows a working corpus under build/fuzz/corpus/ (the seeds in
+# tests/fuzz/corpus/ are only read) and leaves crashing inputs in build/fuzz/artifacts/.
+fuzz: fuzz-build
+	@mkdir -p build/fuzz/artifacts
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus/$$t; \
+		echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=build/fuzz/artifacts/$$t- \
+			build/fuzz/corpus/$$t tests/fuzz/corpus/$$t > build/fuzz/$$t.log 2>&1 \
+			|| failed="$$failed $$t"; \
+		grep -E '^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)|ERROR:|SUMMARY:' \
+			build/fuzz/$$t.log || true; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed (logs: build/fuzz/<name>.log)"; exit 1; fi

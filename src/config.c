@@ -211,8 +211,11 @@ static char *mask_password(const char *v)
 	hcr_buf_puts(&b, "");
 	for (p = v; *p;) {
 		if (colon && p == colon + 1) {
-			hcr_buf_puts(&b, "***");
-			p = at;
+			/* The password runs to the last '@', which is copied next; an empty
+			 * password ("u:@h") is masked too, and the loop moves on from '@'. */
+			hcr_buf_puts(&b, "***@");
+			p = at + 1;
+			colon = NULL;
 		} else if (is_password_at(p, v)) {
 			while (*p != '=')
 				hcr_buf_append(&b, p++, 1);

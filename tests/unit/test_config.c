@@ -676,6 +676,9 @@ static void test_config__masks_passwords(void **state)
 		{"host=db1 PASSWORD=s3cret user", "\"host=db1 PASSWORD=*** user\""},
 		{"pg://db1/hcr?user=a&password=s3cret&x", "\"pg://db1/hcr?user=a&password=***&x\""},
 		{"no secrets here", "\"no secrets here\""},
+		/* An empty password right before the last '@' (found by fuzzing: it looped). */
+		{"pg://u:@db1/hcr", "\"pg://u:***@db1/hcr\""},
+		{"i@nr/:@ /", "\"i@nr/:***@ /\""},
 	};
 	size_t i;
 
