@@ -102,14 +102,14 @@ run: deps
 LINT_FILES := $(wildcard src/*.c src/*.h include/hcr/*.h providers/*/*.c providers/*/*.h)
 
 lint: $(GEN)
-	clang-format --dry-run --Werror $(LINT_FILES) tests/unit/*.c
+	clang-format --dry-run --Werror $(LINT_FILES) tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem -D__GNUC__ -Iinclude \
 		src providers
 	clang-tidy --quiet $(filter %.c,$(LINT_FILES)) -- $(BASEFLAGS)
 
 format:
-	clang-format -i $(LINT_FILES) tests/unit/*.c
+	clang-format -i $(LINT_FILES) tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
 	rm -rf build bin

@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		again = hcr_crypto_base64_decode(enc, &m);
 		if (!again || m != n || (n && memcmp(again, bytes, n) != 0))
 			abort();
-		if (strncmp(enc, text, strlen(text)) != 0 || strspn(enc + strlen(text), "=") !=
-								     strlen(enc + strlen(text)))
+		if (strncmp(enc, text, strlen(text)) != 0 ||
+		    strspn(enc + strlen(text), "=") != strlen(enc + strlen(text)))
 			abort();
 		free(enc);
 	}

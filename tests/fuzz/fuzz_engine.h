@@ -11,11 +11,11 @@
 #include "hcr/engine.h"
 #include "hcr/fakecloud.h"
 
-#define FUZZ_BASE_CONFIG                                                                       \
-	"{\"kubernetesVersion\": \"1.29\", \"publicAccess\": true, \"tags\": {\"team\": \"a\"}," \
+#define FUZZ_BASE_CONFIG                                                                           \
+	"{\"kubernetesVersion\": \"1.29\", \"publicAccess\": true, \"tags\": {\"team\": \"a\"},"   \
 	" \"subnets\": [\"s1\", \"s2\"], \"kmsKey\": \"k1\", \"nodeGroups\": [{\"nodegroupName\":" \
-	" \"ng-a\", \"desiredSize\": 2, \"minSize\": 1, \"maxSize\": 3, \"instanceType\":"        \
-	" \"m5.large\", \"labels\": {\"env\": \"prod\"}, \"version\": \"1.29\"},"                 \
+	" \"ng-a\", \"desiredSize\": 2, \"minSize\": 1, \"maxSize\": 3, \"instanceType\":"         \
+	" \"m5.large\", \"labels\": {\"env\": \"prod\"}, \"version\": \"1.29\"},"                  \
 	" {\"nodegroupName\": \"ng-b\", \"desiredSize\": 1, \"minSize\": 1, \"maxSize\": 2}]}"
 
 /* The base fieldset (never freed: it lives as long as the process, like a corpus). */

@@ -30,8 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!doc)
 		return 0;
 	for (i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
-		hcr_refresh_opts o = {.cat = &hcr_fake_catalog, .policy = policies[i],
-				      .observed_at = 30, .now = 30};
+		hcr_refresh_opts o = {.cat = &hcr_fake_catalog,
+				      .policy = policies[i],
+				      .observed_at = 30,
+				      .now = 30};
 		hcr_fieldset fs;
 		json_t *events = json_array();
 		bool pending = false;
