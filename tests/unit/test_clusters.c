@@ -22,6 +22,7 @@
 #include "hcr/names.h"
 #include "hcr/store.h"
 #include "pgtest.h"
+#include "testutil.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -68,20 +69,7 @@ static json_t *doc(const char *text)
 	return v;
 }
 
-/* The single value `sql` returns (a new string), or NULL for SQL NULL. */
-static char *sql_value(const char *sql)
-{
-	PGresult *res = NULL;
-	hcr_error err;
-	char *v;
-
-	if (hcr_store_query(conn, &res, sql, 0, NULL, &err) != HCR_OK)
-		fail_msg("%s: %s: %s", sql, err.message, err.detail);
-	assert_int_equal(PQntuples(res), 1);
-	v = hcr_store_strdup(res, 0, 0);
-	PQclear(res);
-	return v;
-}
+#define sql_value(sql) test_sql_value(conn, (sql))
 
 static void assert_sql(const char *sql, const char *want)
 {

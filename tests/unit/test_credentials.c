@@ -32,6 +32,7 @@
 #include "hcr/names.h"
 #include "hcr/store.h"
 #include "pgtest.h"
+#include "testutil.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -170,19 +171,7 @@ static void store_credential(json_t *body, const hcr_master_key *k)
 		fail_msg("store credential: %s (%s)", err.message, err.detail);
 }
 
-static char *sql_value(const char *sql)
-{
-	PGresult *res = NULL;
-	hcr_error err;
-	char *v;
-
-	if (hcr_store_query(conn, &res, sql, 0, NULL, &err) != HCR_OK)
-		fail_msg("%s: %s: %s", sql, err.message, err.detail);
-	assert_int_equal(PQntuples(res), 1);
-	v = hcr_store_strdup(res, 0, 0);
-	PQclear(res);
-	return v;
-}
+#define sql_value(sql) test_sql_value(conn, (sql))
 
 /* ---- parsing -------------------------------------------------------------------------- */
 

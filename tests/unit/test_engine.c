@@ -23,28 +23,14 @@
 #include "hcr/engine.h"
 #include "hcr/fakecloud.h"
 #include "hcr/json.h"
+#include "testutil.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define CAT           (&hcr_fake_catalog)
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static json_t *J(const char *text)
-{
-	char *s = strdup(text);
-	json_error_t jerr;
-	json_t *v;
-
-	for (char *p = s; *p; p++) {
-		if (*p == '\'')
-			*p = '"';
-	}
-	v = json_loads(s, JSON_DECODE_ANY, &jerr);
-	if (!v)
-		fail_msg("bad test JSON %s: %s", s, jerr.text);
-	free(s);
-	return v;
-}
+#define J(text) test_json(text)
 
 /* Asserts `got` equals the JSON `want` (single-quoted); NULL `got` equals "absent". */
 static void assert_json(const json_t *got, const char *want)

@@ -21,6 +21,7 @@
 #include "hcr/engine.h"
 #include "hcr/fakecloud.h"
 #include "hcr/json.h"
+#include "testutil.h"
 
 #define CAT (&hcr_fake_catalog)
 
@@ -111,22 +112,7 @@ typedef struct run {
 	json_t *events; /* what the last state-changing step recorded */
 } run;
 
-static json_t *J(const char *text)
-{
-	char *s = strdup(text);
-	json_error_t jerr;
-	json_t *v;
-
-	for (char *p = s; *p; p++) {
-		if (*p == '\'')
-			*p = '"';
-	}
-	v = json_loads(s, JSON_DECODE_ANY, &jerr);
-	if (!v)
-		fail_msg("bad test JSON %s: %s", s, jerr.text);
-	free(s);
-	return v;
-}
+#define J(text) test_json(text)
 
 #define FAIL(r, ...)                                                        \
 	do {                                                                \

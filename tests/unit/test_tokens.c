@@ -23,6 +23,7 @@
 #include "hcr/store.h"
 #include "hcr/tokens.h"
 #include "pgtest.h"
+#include "testutil.h"
 
 static pgtest pgt;
 static hcr_store *pool;
@@ -52,19 +53,7 @@ static const char *jstr(json_t *obj, const char *field)
 	return json_string_value(json_object_get(obj, field));
 }
 
-static char *sql_value(const char *sql)
-{
-	PGresult *res = NULL;
-	hcr_error err;
-	char *v;
-
-	if (hcr_store_query(conn, &res, sql, 0, NULL, &err) != HCR_OK)
-		fail_msg("%s: %s: %s", sql, err.message, err.detail);
-	assert_int_equal(PQntuples(res), 1);
-	v = hcr_store_strdup(res, 0, 0);
-	PQclear(res);
-	return v;
-}
+#define sql_value(sql) test_sql_value(conn, (sql))
 
 /* Creates a token; *id (of 40) receives its id, *token (of HCR_TOKEN_LEN + 1) its text. */
 static void create(const char *name, hcr_role role, long long expires_in_s, char *id, char *token)
