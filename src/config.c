@@ -53,6 +53,7 @@ enum kind {
 	K_LEVEL,  /* log level name */
 	K_INT,    /* int in [min, max] */
 	K_SIZE,   /* size_t in [min, max], with optional KiB/MiB/GiB suffix */
+	K_BOOL,   /* true / false (also yes / no, on / off, 1 / 0) */
 };
 
 struct setting {
@@ -103,9 +104,34 @@ static const struct setting settings[] = {
 	{"providers.fake.poll_interval_s", "HCR_FAKE_POLL_INTERVAL_S", K_INT, false, 0, 86400,
 	 FIELD(poll_interval_fake_s)},
 	{"providers.fake.endpoint", "HCR_FAKE_ENDPOINT", K_PATH, true, 0, 0, FIELD(fake_endpoint)},
+	{"providers.eks.endpoint", "HCR_EKS_ENDPOINT", K_PATH, true, 0, 0, FIELD(eks_endpoint)},
+	{"providers.eks.sts_endpoint", "HCR_EKS_STS_ENDPOINT", K_PATH, true, 0, 0,
+	 FIELD(eks_sts_endpoint)},
+	{"providers.eks.list_updates", "HCR_EKS_LIST_UPDATES", K_BOOL, false, 0, 0,
+	 FIELD(eks_list_updates)},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+/* YAML 1.1's and environment variables' usual spellings of a boolean. */
+static bool parse_bool(const char *v, long long *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return true;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = 0;
+			return true;
+		}
+	}
+	return false;
+}
 
 static bool is_string_kind(enum kind k)
 {
@@ -298,6 +324,7 @@ static int bad_value(hcr_error *err, const char *where, const struct setting *s,
 		[K_PATH] = "a path",
 		[K_URL] = "a libpq connection string or postgres:// URI",
 		[K_LEVEL] = "one of debug, info, warn, error",
+		[K_BOOL] = "true or false",
 	};
 	hcr_buf b = {0};
 	char *quoted = got ? NULL : describe_value(v);
@@ -496,6 +523,8 @@ static int apply(hcr_config *cfg, const struct setting *s, const char *v, size_t
 		ok = parse_int(v, &n) && n >= s->min && n <= s->max;
 	else if (s->kind == K_SIZE)
 		ok = parse_size(v, &n) && n >= s->min && n <= s->max;
+	else if (s->kind == K_BOOL)
+		ok = parse_bool(v, &n);
 	if (!ok && s->kind == K_URL && v && !why)
 		why = "use key=value pairs (host=db1 dbname=hcr) or a URI "
 		      "(postgres://user@db1/hcr)";
@@ -509,6 +538,8 @@ static int apply(hcr_config *cfg, const struct setting *s, const char *v, size_t
 		*(hcr_log_level *)field = level;
 	} else if (s->kind == K_INT) {
 		*(int *)field = (int)n;
+	} else if (s->kind == K_BOOL) {
+		*(bool *)field = n != 0;
 	} else {
 		*(size_t *)field = (size_t)n;
 	}
@@ -562,6 +593,7 @@ void hcr_config_defaults(hcr_config *cfg)
 	cfg->rec_rate_per_s = 20;
 	cfg->rec_burst = 40;
 	cfg->rec_backoff_max_s = 600;
+	cfg->eks_list_updates = true;
 }
 
 void hcr_config_free(hcr_config *cfg)

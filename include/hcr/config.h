@@ -59,6 +59,15 @@ typedef struct hcr_config {
 	int poll_interval_eks_s, poll_interval_aks_s, poll_interval_gke_s, poll_interval_fake_s;
 	/* providers.fake.endpoint: enables the test provider "fake" at this URL; NULL = off */
 	char *fake_endpoint;
+	/*
+	 * providers.eks.endpoint: the EKS API's base URL instead of
+	 * https://eks.<region>.amazonaws.com ("{region}" in it is replaced); NULL = AWS.
+	 * providers.eks.sts_endpoint: the same for STS (EKS Kubernetes tokens).
+	 * providers.eks.list_updates: also ask ListUpdates whether an update is in
+	 * progress (default true; off for EKS-compatible endpoints without it).
+	 */
+	char *eks_endpoint, *eks_sts_endpoint;
+	bool eks_list_updates;
 } hcr_config;
 
 /* Fills `cfg` with defaults. Free with hcr_config_free. */

@@ -17,7 +17,9 @@
 #include "hcr/error.h"
 #include "hcr/http.h"
 
-#define HCR_PROVIDER_ABI 1
+#define HCR_PROVIDER_ABI 2
+
+struct hcr_config;
 
 typedef struct hcr_provider_ops hcr_provider_ops;
 
@@ -46,7 +48,10 @@ typedef struct hcr_cluster_ref {
  *                   cloud finished synchronously
  *   poll_operation: {"state": "running" | "succeeded" | "failed" | "cancelled",
  *                    "error": {"code", "message"} (when failed)}
- *   list:           {"clusters": [{"cloudName", ...location fields}]}
+ *   list:           {"clusters": [{"cloudName", ...location fields, "status"?,
+ *                    "version"?}]}
+ *   kube_credentials: {"server": "https://...", "certificateAuthorityData": "<base64 PEM>"
+ *                    (may be absent), "token": "<bearer token>", "expiresAt": <epoch s>}
  * Failures: `status` is not HCR_OK and `err` holds the cloud's code (err->code is
  * hcr's code; the cloud's own code and message are in err->detail):
  *   HCR_ECONFLICT  the cloud is busy with another update: wait, do not fail the change
@@ -62,6 +67,11 @@ typedef struct hcr_provider_config {
 	hcr_http *http;       /* shared client, borrowed */
 	const char *endpoint; /* API base URL override (emulators, sovereign clouds); may be NULL */
 	long timeout_ms;      /* per request */
+	/*
+	 * The whole configuration, borrowed for the instance's life (may be NULL:
+	 * defaults). Each provider reads its own providers.<name>.* settings.
+	 */
+	const struct hcr_config *settings;
 } hcr_provider_config;
 
 struct hcr_provider_ops {
@@ -87,6 +97,12 @@ struct hcr_provider_ops {
 		       void *payload);
 	int (*list)(hcr_provider *p, const hcr_cluster_ref *scope, hcr_provider_cb cb,
 		    void *payload);
+	/*
+	 * Credentials for the cluster's Kubernetes API (the sync worker's). NULL
+	 * when the provider has none to give.
+	 */
+	int (*kube_credentials)(hcr_provider *p, const hcr_cluster_ref *c, hcr_provider_cb cb,
+				void *payload);
 };
 
 /* The built-in provider table for `name`, or NULL. */
