@@ -87,6 +87,22 @@ typedef struct hcr_sigv4_out {
 int hcr_sigv4_sign(hcr_sigv4_out *out, const hcr_sigv4_req *req, const hcr_sigv4_creds *creds,
 		   const char *region, const char *service, time_t now, hcr_error *err);
 
+/*
+ * The bearer token for an EKS cluster's Kubernetes API, made the way
+ * `aws eks get-token` makes it: "k8s-aws-v1." followed by the unpadded
+ * base64url encoding of an STS GetCallerIdentity URL presigned with SigV4 in
+ * query form (service "sts", Action=GetCallerIdentity, Version=2011-06-15,
+ * X-Amz-Expires=60, X-Amz-SignedHeaders=host;x-k8s-aws-id, the header
+ * x-k8s-aws-id being `cluster_name`; with a session token, X-Amz-Security-Token
+ * is a query parameter). `sts_base` is "https://sts.<region>.amazonaws.com" or
+ * an override such as an emulator's "http://127.0.0.1:8080" (no path; "/" is
+ * signed). On success *out is a new string (never log it) and HCR_OK is
+ * returned; HCR_EINVALID for a missing or malformed argument.
+ */
+int hcr_sigv4_eks_token(char **out, const char *sts_base, const char *cluster_name,
+			const hcr_sigv4_creds *creds, const char *region, time_t now,
+			hcr_error *err);
+
 /* Frees what hcr_sigv4_sign put into `out` and empties it; `out` may be NULL. */
 void hcr_sigv4_out_free(hcr_sigv4_out *out);
 
