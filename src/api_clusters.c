@@ -122,6 +122,7 @@ int hcr_api_clusters_delete(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	const char *retain_arg = hcr_api_query(req, "retain");
 	bool retain = false;
 	char name[128] = "";
+	bool deleting = false;
 	int rc;
 
 	rc = hcr_api_if_match(req, &if_match, err);
@@ -137,11 +138,26 @@ int hcr_api_clusters_delete(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	rc = hcr_store_acquire(req->api->store, &conn, err);
 	if (rc != HCR_OK)
 		return rc;
-	rc = hcr_clusters_delete(conn, req->params[0], if_match, retain, name, sizeof(name), err);
+	rc = hcr_clusters_delete(conn, req->params[0], if_match, retain, name, sizeof(name),
+				 &deleting, err);
+	if (rc == HCR_OK && deleting) {
+		json_t *out = NULL;
+		long long version = 0;
+
+		/* Accepted: the reconciler deletes it in its cloud, then forgets it. */
+		rc = hcr_clusters_get(conn, name, &out, &version, err);
+		if (rc == HCR_ENOTFOUND) {
+			rc = HCR_OK;
+			hcr_api_reply(resp, 204, NULL);
+		} else if (rc == HCR_OK) {
+			set_etag(resp, version);
+			hcr_api_reply(resp, 202, out);
+		}
+	} else if (rc == HCR_OK) {
+		hcr_api_reply(resp, 204, NULL);
+	}
 	hcr_store_release(req->api->store, conn);
 	if (name[0])
 		snprintf(req->target, sizeof(req->target), "cluster:%s", name);
-	if (rc == HCR_OK)
-		hcr_api_reply(resp, 204, NULL);
 	return rc;
 }

@@ -232,22 +232,6 @@ static int precondition(struct cluster_row *row, long long if_match, hcr_resp *r
 	return HCR_OK;
 }
 
-/* Inside the edit's transaction: schedule a poll now and wake the reconcilers. */
-static int wake(PGconn *conn, const char *id, hcr_error *err)
-{
-	const char *params[1] = {id};
-	int rc;
-
-	rc = hcr_store_query(conn, NULL,
-			     "UPDATE cluster_schedule SET wake = true, next_poll_at = now() "
-			     "WHERE cluster_id = $1::uuid",
-			     1, params, err);
-	if (rc == HCR_OK)
-		rc = hcr_store_query(conn, NULL, "SELECT pg_notify('" HCR_NOTIFY_CHANNEL "', $1)",
-				     1, params, err);
-	return rc;
-}
-
 static int edit(PGconn *conn, hcr_req *req, json_t *patch, long long if_match, hcr_resp *resp,
 		struct cluster_row *row, hcr_error *err)
 {
@@ -302,7 +286,7 @@ static int edit(PGconn *conn, hcr_req *req, json_t *patch, long long if_match, h
 			     "updated_at = now() WHERE id = $1::uuid",
 			     2, params, err);
 	if (rc == HCR_OK)
-		rc = wake(conn, row->id, err);
+		rc = hcr_clusters_wake(conn, row->id, err);
 done:
 	free(desired_text);
 	json_decref(desired);
@@ -361,7 +345,7 @@ int hcr_api_cluster_refresh(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	rc = cluster_row_load(conn, req->params[0], false, &row, err);
 	if (rc == HCR_OK) {
 		snprintf(req->target, sizeof(req->target), "cluster:%s", row.name);
-		rc = wake(conn, row.id, err);
+		rc = hcr_clusters_wake(conn, row.id, err);
 	}
 	hcr_store_release(req->api->store, conn);
 	if (rc == HCR_OK)

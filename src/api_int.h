@@ -101,6 +101,9 @@ int hcr_api_credentials_delete(hcr_req *req, hcr_resp *resp, hcr_error *err);
 int hcr_api_config_patch(hcr_req *req, hcr_resp *resp, hcr_error *err);
 int hcr_api_cluster_refresh(hcr_req *req, hcr_resp *resp, hcr_error *err);
 int hcr_api_cluster_drift(hcr_req *req, hcr_resp *resp, hcr_error *err);
+/* src/api_discover.c */
+int hcr_api_discover(hcr_req *req, hcr_resp *resp, hcr_error *err);
+int hcr_api_kube_credentials(hcr_req *req, hcr_resp *resp, hcr_error *err);
 int hcr_api_drift(hcr_req *req, hcr_resp *resp, hcr_error *err);
 int hcr_api_events_list(hcr_req *req, hcr_resp *resp, hcr_error *err);
 

@@ -16,6 +16,7 @@
 #include "hcr/json.h"
 #include "hcr/mem.h"
 #include "hcr/names.h"
+#include "hcr/reconcile.h"
 #include "store_sql.h"
 
 static const char *const top_keys[] = {"name",      "provider", "imported", "credential",
@@ -398,8 +399,23 @@ int hcr_clusters_get(PGconn *conn, const char *id_or_name, json_t **out, long lo
 	return HCR_OK;
 }
 
+int hcr_clusters_wake(PGconn *conn, const char *id, hcr_error *err)
+{
+	const char *params[1] = {id};
+	int rc;
+
+	rc = hcr_store_query(conn, NULL,
+			     "UPDATE cluster_schedule SET wake = true, next_poll_at = now() "
+			     "WHERE cluster_id = $1::uuid",
+			     1, params, err);
+	if (rc == HCR_OK)
+		rc = hcr_store_query(conn, NULL, "SELECT pg_notify('" HCR_NOTIFY_CHANNEL "', $1)",
+				     1, params, err);
+	return rc;
+}
+
 int hcr_clusters_delete(PGconn *conn, const char *id_or_name, long long if_match, bool retain,
-			char *name_out, size_t name_size, hcr_error *err)
+			char *name_out, size_t name_size, bool *deleting, hcr_error *err)
 {
 	PGresult *res = NULL;
 	const char *params[1] = {id_or_name};
@@ -436,15 +452,25 @@ int hcr_clusters_delete(PGconn *conn, const char *id_or_name, long long if_match
 		hcr_error_hint(err, "GET the cluster again and retry with its current ETag");
 		goto done;
 	}
+	*deleting = false;
 	if (!imported && strcmp(state, "pending_create") != 0 && !retain) {
-		rc = hcr_error_set(err, HCR_ECONFLICT, HCR_ERR_CONFLICT,
-				   "cluster \"%s\" was created by hcr and exists in its cloud",
-				   name_out);
-		hcr_error_hint(err, "deleting it in the cloud is not available in this version; "
-				    "add ?retain=true to forget it and leave it running");
-		goto done;
-	}
-	{
+		/*
+		 * hcr created it: it is deleted in its cloud by the reconciler, which
+		 * removes the row when the cloud no longer knows the cluster.
+		 */
+		const char *id[1] = {PQgetvalue(res, 0, 0)};
+		PGresult *upd = NULL;
+
+		*deleting = true;
+		rc = hcr_store_query(
+			conn, &upd,
+			"UPDATE clusters SET state = 'deleting', updated_at = now(), "
+			"version = version + 1 WHERE id = $1::uuid AND state <> 'deleting'",
+			1, id, err);
+		PQclear(upd);
+		if (rc == HCR_OK)
+			rc = hcr_clusters_wake(conn, id[0], err);
+	} else {
 		const char *id[1] = {PQgetvalue(res, 0, 0)};
 		PGresult *del = NULL;
 

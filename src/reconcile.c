@@ -181,10 +181,12 @@ void hcr_work_fail(struct work *w, const hcr_error *err)
 	params[0] = w->id;
 	params[1] = last;
 	if (hcr_store_acquire(w->r->store, &conn, &e2) == HCR_OK) {
-		hcr_store_query(conn, NULL,
-				"UPDATE clusters SET last_error = $2::jsonb, state = 'failed' "
-				"WHERE id = $1::uuid",
-				2, params, &e2);
+		hcr_store_query(
+			conn, NULL,
+			"UPDATE clusters SET last_error = $2::jsonb, state = CASE "
+			"WHEN state IN ('pending_create', 'creating', 'deleting') THEN state "
+			"ELSE 'failed' END WHERE id = $1::uuid",
+			2, params, &e2);
 		hcr_store_release(w->r->store, conn);
 	}
 	free(last);
@@ -307,7 +309,7 @@ static int claim(hcr_reconciler *r, int n)
 		"  WHERE s.next_poll_at <= now() "
 		"  AND (s.lease_owner IS NULL OR s.lease_expires_at < now()) "
 		"  AND c.provider = ANY($4::text[]) "
-		"  AND c.state NOT IN ('deleting', 'pending_create', 'creating') "
+		"  AND c.state <> 'create_failed' "
 		"  ORDER BY s.next_poll_at LIMIT $2::int FOR UPDATE OF s SKIP LOCKED), "
 		"claimed AS (UPDATE cluster_schedule s SET lease_owner = $1, wake = false, "
 		"  lease_expires_at = now() + make_interval(secs => $3::int) "

@@ -114,8 +114,36 @@ void hcr_work_finish(struct work *w);
 void hcr_work_fail(struct work *w, const hcr_error *err);
 void hcr_work_call(struct work *w, void (*step)(struct work *w));
 
+/* A statement that must commit together with a save (an operation's record). */
+struct hcr_stmt {
+	const char *sql;
+	int nparams;
+	const char *const *params;
+};
+
 /* src/reconcile_work.c */
 void hcr_work_start(struct work *w);
+double hcr_work_now(void);
+void hcr_work_observe(struct work *w);
+/* Asks the cloud how the operation in flight is doing. */
+void hcr_work_poll_op(struct work *w);
+/*
+ * Writes fields, events and the cluster row's changes in one transaction, with
+ * `extra` (may be NULL) in it; see the definition.
+ */
+int hcr_work_save_with(struct work *w, json_t *observed, const char *hash, const char *state,
+		       const struct hcr_stmt *extra, hcr_error *err);
+/* Runs one statement about the cluster's operation ($1 = op id, then p2, p3). */
+void hcr_work_op_update(struct work *w, const char *sql, const char *p2, const char *p3);
+void hcr_work_op_clear(struct work *w);
+/* Ends the poll after a failed save (quietly when an edit won the race). */
+void hcr_work_save_failed(struct work *w, const hcr_error *err);
+
+/* src/reconcile_life.c: clusters hcr creates and deletes */
+void hcr_work_create(struct work *w);
+void hcr_work_delete(struct work *w);
+/* Ends a CreateCluster / DeleteCluster operation; false when the op is neither. */
+bool hcr_work_lifecycle_done(struct work *w, bool success, const char *reason);
 int hcr_reconcile_providers_init(hcr_reconciler *r, hcr_buf *served, hcr_error *err);
 void hcr_reconcile_providers_free(hcr_reconciler *r);
 void hcr_reconcile_creds_free(hcr_reconciler *r);

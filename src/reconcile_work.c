@@ -22,17 +22,16 @@
 #include "hcr/log.h"
 #include "hcr/metrics.h"
 #include "hcr/names.h"
+#include "hcr/provider_run.h"
 #include "reconcile_int.h"
 
-static double now_s(void)
+double hcr_work_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
-
-static void step_observe(struct work *w);
 
 /* ---- providers --------------------------------------------------------------------------- */
 
@@ -45,18 +44,12 @@ int hcr_reconcile_providers_init(hcr_reconciler *r, hcr_buf *served, hcr_error *
 	hcr_buf_puts(served, "{");
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const hcr_provider_ops *ops = hcr_provider_lookup(names[i]);
-		hcr_provider_config pc = {0};
+		hcr_provider_config pc;
 		struct provider_slot *slot;
 
-		if (!ops)
+		if (!ops || !hcr_provider_config_for(&pc, r->cfg, names[i]))
 			continue;
 		pc.http = r->http;
-		pc.timeout_ms = r->cfg->rec_request_timeout_ms;
-		if (strcmp(names[i], "fake") == 0) {
-			if (!r->cfg->fake_endpoint)
-				continue;
-			pc.endpoint = r->cfg->fake_endpoint;
-		}
 		slot = &r->providers[r->nproviders];
 		rc = ops->create_instance(&slot->inst, &pc, err);
 		if (rc != HCR_OK)
@@ -90,7 +83,7 @@ static const struct provider_slot *slot_for(hcr_reconciler *r, const char *name)
 
 /* ---- persistence --------------------------------------------------------------------------- */
 
-static void op_clear(struct work *w)
+void hcr_work_op_clear(struct work *w)
 {
 	w->op_id[0] = '\0';
 	w->op_state[0] = '\0';
@@ -224,13 +217,6 @@ static int lock_version(PGconn *conn, struct work *w, hcr_error *err)
 	return rc;
 }
 
-/* A statement that must commit together with a save (an operation's record). */
-struct stmt {
-	const char *sql;
-	int nparams;
-	const char *const *params;
-};
-
 /*
  * Writes fields, events and the cluster row's changes in one transaction.
  * `observed` (may be NULL) is the cloud's document when it changed; `state`
@@ -238,8 +224,8 @@ struct stmt {
  * same transaction, so an operation's record and its fields' state can never
  * disagree after a crash.
  */
-static int save_with(struct work *w, json_t *observed, const char *hash, const char *state,
-		     const struct stmt *extra, hcr_error *err)
+int hcr_work_save_with(struct work *w, json_t *observed, const char *hash, const char *state,
+		       const struct hcr_stmt *extra, hcr_error *err)
 {
 	hcr_reconciler *r = w->r;
 	const hcr_catalog *cat = w->prov->ops->catalog;
@@ -333,11 +319,11 @@ done:
 static int save(struct work *w, json_t *observed, const char *hash, const char *state,
 		hcr_error *err)
 {
-	return save_with(w, observed, hash, state, NULL, err);
+	return hcr_work_save_with(w, observed, hash, state, NULL, err);
 }
 
 /* Runs one statement about the cluster's operation ($1 = op id, then `extra`). */
-static void op_update(struct work *w, const char *sql, const char *p2, const char *p3)
+void hcr_work_op_update(struct work *w, const char *sql, const char *p2, const char *p3)
 {
 	PGconn *conn = NULL;
 	hcr_error err;
@@ -352,7 +338,7 @@ static void op_update(struct work *w, const char *sql, const char *p2, const cha
 }
 
 /* A save that lost to a concurrent edit ends the poll quietly: the edit woke it. */
-static void save_failed(struct work *w, const hcr_error *err)
+void hcr_work_save_failed(struct work *w, const hcr_error *err)
 {
 	if (strcmp(err->code, HCR_ERR_CONFLICT) == 0) {
 		hcr_log_debug("reconcile", "edited during poll; polling again cluster=%s", w->name);
@@ -365,14 +351,14 @@ static void save_failed(struct work *w, const hcr_error *err)
 
 /* ---- operations ------------------------------------------------------------------------- */
 
-static void op_done(struct work *w, bool success, const char *reason)
+static void field_op_done(struct work *w, bool success, const char *reason)
 {
 	int rc;
 	hcr_error err;
-	double at = now_s();
+	double at = hcr_work_now();
 	char *id = hcr_strdup(w->op_id);
 	const char *params[2] = {id, reason};
-	struct stmt record = {
+	struct hcr_stmt record = {
 		success ? "UPDATE operations SET state = 'succeeded', completed_at = now() "
 			  "WHERE id = $1::uuid"
 			: "UPDATE operations SET state = 'failed', completed_at = now(), "
@@ -387,20 +373,27 @@ static void op_done(struct work *w, bool success, const char *reason)
 		     success ? "succeeded" : "failed", reason ? " reason=" : "",
 		     reason ? reason : "");
 	/* The cloud is done with it either way; the next observation says more. */
-	rc = save_with(w, NULL, NULL, "active", &record, &err);
+	rc = hcr_work_save_with(w, NULL, NULL, "active", &record, &err);
 	free(id);
-	op_clear(w);
+	hcr_work_op_clear(w);
 	if (rc != HCR_OK) {
-		save_failed(w, &err);
+		hcr_work_save_failed(w, &err);
 		return;
 	}
 	if (success) {
 		/* Our own change is done: look at the cloud now rather than in five minutes. */
-		hcr_work_call(w, step_observe);
+		hcr_work_call(w, hcr_work_observe);
 		return;
 	}
 	w->failed = true;
 	hcr_work_finish(w);
+}
+
+/* An operation ended: a cluster's creation or deletion, or a change to its fields. */
+static void op_done(struct work *w, bool success, const char *reason)
+{
+	if (!hcr_work_lifecycle_done(w, success, reason))
+		field_op_done(w, success, reason);
 }
 
 static void on_polled(int status, json_t *result, const hcr_error *err, void *payload)
@@ -442,7 +435,7 @@ static void on_polled(int status, json_t *result, const hcr_error *err, void *pa
 	}
 }
 
-static void step_poll_op(struct work *w)
+void hcr_work_poll_op(struct work *w)
 {
 	hcr_error err;
 	int rc = w->prov->ops->poll_operation(w->prov->inst, &w->ref, w->op_handle, on_polled, w);
@@ -461,10 +454,11 @@ static void op_busy(struct work *w)
 	hcr_error err;
 	size_t i;
 	const char *params[1] = {w->op_id};
-	struct stmt record = {"UPDATE operations SET state = 'cancelled', completed_at = now(), "
-			      "error_code = 'busy', error_message = 'the cloud was busy with "
-			      "another update' WHERE id = $1::uuid",
-			      1, params};
+	struct hcr_stmt record = {
+		"UPDATE operations SET state = 'cancelled', completed_at = now(), "
+		"error_code = 'busy', error_message = 'the cloud was busy with "
+		"another update' WHERE id = $1::uuid",
+		1, params};
 	int rc;
 
 	for (i = 0; i < w->fs.n; i++) {
@@ -477,10 +471,10 @@ static void op_busy(struct work *w)
 		}
 	}
 	w->delay_s = w->r->cfg->rec_op_poll_ms / 1000.0;
-	rc = save_with(w, NULL, NULL, NULL, &record, &err);
-	op_clear(w);
+	rc = hcr_work_save_with(w, NULL, NULL, NULL, &record, &err);
+	hcr_work_op_clear(w);
 	if (rc != HCR_OK) {
-		save_failed(w, &err);
+		hcr_work_save_failed(w, &err);
 		return;
 	}
 	hcr_work_finish(w);
@@ -492,15 +486,15 @@ static void on_applied(int status, json_t *result, const hcr_error *err, void *p
 	const char *handle = json_string_value(json_object_get(result, "handle"));
 
 	if (status == HCR_OK && json_is_true(json_object_get(result, "done"))) {
-		op_update(w,
-			  "UPDATE operations SET state = 'started', started_at = now() "
-			  "WHERE id = $1::uuid AND $2::text IS NULL AND $3::text IS NULL",
-			  NULL, NULL);
+		hcr_work_op_update(w,
+				   "UPDATE operations SET state = 'started', started_at = now() "
+				   "WHERE id = $1::uuid AND $2::text IS NULL AND $3::text IS NULL",
+				   NULL, NULL);
 		op_done(w, true, NULL);
 		return;
 	}
 	if (status == HCR_OK && handle) {
-		op_update(
+		hcr_work_op_update(
 			w,
 			"UPDATE operations SET state = 'started', started_at = now(), handle = $2 "
 			"WHERE id = $1::uuid AND $3::text IS NULL",
@@ -524,10 +518,10 @@ static void on_applied(int status, json_t *result, const hcr_error *err, void *p
 		if (status == HCR_OK)
 			hcr_error_set(&e2, HCR_EUPSTREAM, HCR_ERR_UNAVAILABLE,
 				      "the cloud accepted the operation without a handle");
-		op_update(w,
-			  "UPDATE operations SET attempt = attempt + 1 "
-			  "WHERE id = $1::uuid AND $2::text IS NULL AND $3::text IS NULL",
-			  NULL, NULL);
+		hcr_work_op_update(w,
+				   "UPDATE operations SET attempt = attempt + 1 "
+				   "WHERE id = $1::uuid AND $2::text IS NULL AND $3::text IS NULL",
+				   NULL, NULL);
 		hcr_work_fail(w, status == HCR_OK ? &e2 : err);
 		hcr_work_finish(w);
 		return;
@@ -567,7 +561,7 @@ static void step_push(struct work *w)
 	hcr_error err;
 	char *changes = NULL, order[16];
 	const char *params[6];
-	struct stmt record = {
+	struct hcr_stmt record = {
 		"INSERT INTO operations (id, cluster_id, kind, pool, changes, op_order, paths) "
 		"SELECT $1::uuid, $2::uuid, $3, $4, $5::jsonb, $6::int, "
 		"array(SELECT jsonb_object_keys($5::jsonb))",
@@ -602,15 +596,15 @@ static void step_push(struct work *w)
 	w->op_order = plan.ops[0].order;
 	params[2] = w->op_operation;
 	params[3] = w->op_pool;
-	hcr_engine_op_started(&w->fs, &plan.ops[0], w->op_id, now_s(), w->events);
+	hcr_engine_op_started(&w->fs, &plan.ops[0], w->op_id, hcr_work_now(), w->events);
 	hcr_plan_free(&plan);
 	/* The operation and its fields' "applying" commit together, or neither does
 	 * and nothing is sent. */
-	rc = save_with(w, NULL, NULL, "updating", &record, &err);
+	rc = hcr_work_save_with(w, NULL, NULL, "updating", &record, &err);
 	free(changes);
 	if (rc != HCR_OK) {
-		op_clear(w);
-		save_failed(w, &err);
+		hcr_work_op_clear(w);
+		hcr_work_save_failed(w, &err);
 		return;
 	}
 	hcr_log_info("reconcile", "sending operation cluster=%s op=%s operation=%s%s%s", w->name,
@@ -664,7 +658,7 @@ static void on_observed(int status, json_t *result, const hcr_error *err, void *
 		o.policy = w->policy;
 		o.busy = busy;
 		o.observed_at = w->observed_at;
-		o.now = now_s();
+		o.now = hcr_work_now();
 		rc = hcr_engine_refresh(&w->fs, &o, doc, w->events, &pending, &e2);
 	}
 	if (rc != HCR_OK) {
@@ -674,7 +668,7 @@ static void on_observed(int status, json_t *result, const hcr_error *err, void *
 	}
 	rc = save(w, same ? NULL : doc, hash, busy ? "updating" : "active", &e2);
 	if (rc != HCR_OK) {
-		save_failed(w, &e2);
+		hcr_work_save_failed(w, &e2);
 		return;
 	}
 	if (pending && !busy) {
@@ -684,13 +678,13 @@ static void on_observed(int status, json_t *result, const hcr_error *err, void *
 	hcr_work_finish(w);
 }
 
-static void step_observe(struct work *w)
+void hcr_work_observe(struct work *w)
 {
 	hcr_error err;
 	int rc;
 
 	/* The time the observation *started*: what the engine's stale guard compares. */
-	w->observed_at = now_s();
+	w->observed_at = hcr_work_now();
 	rc = w->prov->ops->observe(w->prov->inst, &w->ref, on_observed, w);
 	if (rc != HCR_EAGAIN) {
 		hcr_error_set(&err, HCR_ERROR, HCR_ERR_INTERNAL,
@@ -718,12 +712,16 @@ void hcr_work_start(struct work *w)
 		hcr_work_finish(w);
 		return;
 	}
-	if (w->op_id[0] && strcmp(w->op_state, "started") == 0 && w->op_handle)
-		hcr_work_call(w, step_poll_op);
+	if (strcmp(w->state, "deleting") == 0)
+		hcr_work_delete(w);
+	else if (strcmp(w->state, "pending_create") == 0 || strcmp(w->state, "creating") == 0)
+		hcr_work_create(w);
+	else if (w->op_id[0] && strcmp(w->op_state, "started") == 0 && w->op_handle)
+		hcr_work_call(w, hcr_work_poll_op);
 	else if (w->op_id[0])
 		/* Recorded but maybe never sent (a crash, a lost answer): send it again
 		 * with the same token; the cloud answers with the first attempt's handle. */
 		hcr_work_call(w, step_send_op);
 	else
-		hcr_work_call(w, step_observe);
+		hcr_work_call(w, hcr_work_observe);
 }

@@ -81,13 +81,21 @@ int hcr_clusters_get(PGconn *conn, const char *id_or_name, json_t **out, long lo
 		     hcr_error *err);
 
 /*
- * Forgets a cluster. `if_match` (-1: none, 0: any) must equal its version
- * (HCR_ECONFLICT / "precondition_failed" otherwise). An imported cluster, or a
- * created one not yet created in its cloud, is forgotten; a created cluster
- * that exists in its cloud is refused unless `retain` (forget it, leave it
- * running). `name_out` (of `name_size`) receives its name for the audit log.
+ * Deletes a cluster. `if_match` (-1: none, 0: any) must equal its version
+ * (HCR_ECONFLICT / "precondition_failed" otherwise). An imported cluster, a
+ * created one not yet sent to its cloud, or any cluster with `retain` is
+ * forgotten at once (a cluster hcr created keeps running). A cluster hcr
+ * created in its cloud moves to state "deleting" and *deleting is set: the
+ * reconciler deletes it in the cloud and then forgets it (asking again is
+ * harmless). `name_out` (of `name_size`) receives its name for the audit log.
  */
 int hcr_clusters_delete(PGconn *conn, const char *id_or_name, long long if_match, bool retain,
-			char *name_out, size_t name_size, hcr_error *err);
+			char *name_out, size_t name_size, bool *deleting, hcr_error *err);
+
+/*
+ * Inside the caller's transaction: schedules the cluster's next poll now and
+ * wakes the reconcilers (NOTIFY), so a change is acted on within a second.
+ */
+int hcr_clusters_wake(PGconn *conn, const char *id, hcr_error *err);
 
 #endif

@@ -324,3 +324,82 @@ def wait_for(predicate, timeout=10.0, step=0.05, what="condition"):
             return last
         time.sleep(step)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+class EksEmulator:
+    """tests/emulators/eksemu.py (the EKS + STS emulator) as a child process, with its
+    admin API. `keys` are "AKID:SECRET[:TOKEN]" strings or (akid, secret[, token]) tuples;
+    `durations` are its options without dashes, e.g. create_seconds=600, rate_per_s=5."""
+
+    DEFAULT_KEY = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None)
+
+    def __init__(self, keys=None, extra=(), **durations):
+        script = os.path.join(ROOT, "tests", "emulators", "eksemu.py")
+        self.keys = [self.DEFAULT_KEY]
+        args = ["python3", script, "--port", "0", "--max-seconds", "1800"]
+        if keys:
+            self.keys = []
+            for k in keys:
+                parts = k.split(":") if isinstance(k, str) else list(k)
+                parts = [p for p in parts if p is not None]
+                self.keys.append((parts[0], parts[1], parts[2] if len(parts) > 2 else None))
+            args += ["--keys", ",".join(":".join(p for p in k if p is not None)
+                                        for k in self.keys)]
+        for name, value in durations.items():
+            args += ["--" + name.replace("_", "-"), str(value)]
+        args += list(extra)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True)
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError(f"eksemu did not start: {line!r}")
+        self.url = "http://" + line.strip().split("listening on ")[1]
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def admin(self, method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            conn.request(method, path, body=data,
+                         headers={"Content-Type": "application/json"} if data else {})
+            r = conn.getresponse()
+            raw = r.read()
+            try:
+                return r.status, (json.loads(raw) if raw else None)
+            except ValueError:
+                return r.status, raw
+        finally:
+            conn.close()
+
+    def calls(self, cluster=None):
+        return self.admin("GET", "/admin/calls" + (f"?cluster={cluster}" if cluster else ""))[1][
+            "calls"]
+
+    def add_cluster(self, region, cluster, nodegroups=(), status="ACTIVE"):
+        status_code, out = self.admin("POST", "/admin/clusters", {
+            "region": region, "cluster": cluster, "nodegroups": list(nodegroups),
+            "status": status})
+        if status_code != 201:
+            raise RuntimeError(f"eksemu refused the cluster: {status_code} {out}")
+        return out
+
+    def state(self, region, name):
+        return self.admin("GET", f"/admin/clusters/{region}/{name}")[1]
+
+    def advance(self, seconds):
+        return self.admin("POST", "/admin/clock", {"advance": seconds})[1]
+
+    def reset(self):
+        return self.admin("POST", "/admin/reset", {})[1]
+
+    def destroy(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()

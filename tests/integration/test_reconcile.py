@@ -124,6 +124,53 @@ class ReconcileTest(unittest.TestCase):
         self.assertTrue(all(f["owner"] == "hcr" for f in fields.values()))
         self.assertEqual(fields["tags.a"]["desired"], "b")
 
+    def test_created_cluster_is_created_then_deleted_in_the_cloud(self):
+        config = {"kubernetesVersion": "1.30", "tags": {"a": "b"},
+                  "nodeGroups": [{"nodegroupName": "ng-1", "desiredSize": 2}]}
+        r = self.req("POST", "/v1/clusters", {
+            "name": "life-1", "provider": "fake", "imported": False, "region": "eu-west-1",
+            "credential": "fake", "config": config})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["state"], "pending_create")
+        # The reconciler creates it, then sees it active and in sync.
+        c = wait_for(lambda: (lambda c: c if c and c["state"] == "active" and all(
+            f["state"] == "in_sync" for f in c["fields"]) else None)(
+                self.req("GET", "/v1/clusters/life-1").json), timeout=20,
+            what="created cluster active and in sync")
+        doc = self.cloud.cluster("life-1")["document"]
+        self.assertEqual(doc["kubernetesVersion"], "1.30")
+        self.assertEqual(doc["tags"], {"a": "b"})
+        self.assertEqual([p["nodegroupName"] for p in doc["nodeGroups"]], ["ng-1"])
+        self.assertEqual(c["observed"]["nodeGroups"][0]["desiredSize"], 2)
+        kinds = self.pg.psql("hcr", "SELECT string_agg(kind || ':' || o.state, ',' ORDER BY "
+                             "o.created_at) FROM operations o JOIN clusters c ON "
+                             "c.id = o.cluster_id WHERE c.name = 'life-1'")
+        self.assertTrue(kinds.startswith("CreateCluster:succeeded"), kinds)
+        # A second DELETE while the first runs is accepted too; then it is gone everywhere.
+        r = self.req("DELETE", "/v1/clusters/life-1")
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(r.json["state"], "deleting")
+        self.assertIn(self.req("DELETE", "/v1/clusters/life-1").status, (202, 204))
+        wait_for(lambda: self.req("GET", "/v1/clusters/life-1").status == 404, timeout=20,
+                 what="cluster forgotten after its deletion")
+        self.assertEqual(self.cloud.admin("GET", "/admin/clusters/life-1")[0], 404)
+
+    def test_created_cluster_the_cloud_refuses_stops_in_create_failed(self):
+        self.cloud.admin("PUT", "/admin/clusters/taken-1", DOC)
+        r = self.req("POST", "/v1/clusters", {
+            "name": "taken-1", "provider": "fake", "imported": False, "region": "eu-west-1",
+            "credential": "fake", "config": {"kubernetesVersion": "1.30"}})
+        self.assertEqual(r.status, 201, r)
+        c = wait_for(lambda: (lambda c: c if c["state"] == "create_failed" else None)(
+            self.req("GET", "/v1/clusters/taken-1").json), timeout=20, what="create_failed")
+        self.assertIn("already exists", json.dumps(c["lastError"]))
+        # The existing cluster in the cloud was not touched, and nothing polls it.
+        self.assertEqual(self.cloud.cluster("taken-1")["document"]["kubernetesVersion"], "1.29")
+        # Deleting it: the cloud's cluster of that name is hcr's to delete only if hcr made it;
+        # retain=true forgets it without touching the cloud.
+        self.assertEqual(self.req("DELETE", "/v1/clusters/taken-1?retain=true").status, 204)
+        self.assertEqual(self.cloud.admin("GET", "/admin/clusters/taken-1")[0], 200)
+
     def test_edit_reaches_the_cloud_within_a_second(self):
         self.register("edit-1")
         t0 = time.time()

@@ -801,7 +801,7 @@ static void test_clusters__uuid_shaped_name_is_refused_or_found(void **state)
 	hcr_cluster_new nc;
 	hcr_error err;
 	char name_out[80];
-
+	bool deleting = false;
 	int rc;
 
 	(void)state;
@@ -820,9 +820,9 @@ static void test_clusters__uuid_shaped_name_is_refused_or_found(void **state)
 	if (rc != HCR_OK)
 		fail_msg("registered cluster \"%s\" cannot be read by its name: %s", name,
 			 err.message);
-	assert_int_equal(
-		hcr_clusters_delete(conn, name, -1, false, name_out, sizeof(name_out), &err),
-		HCR_OK);
+	assert_int_equal(hcr_clusters_delete(conn, name, -1, false, name_out, sizeof(name_out),
+					     &deleting, &err),
+			 HCR_OK);
 }
 
 /* ---- delete -------------------------------------------------------------------------- */
@@ -830,6 +830,7 @@ static void test_clusters__uuid_shaped_name_is_refused_or_found(void **state)
 static void test_clusters__delete_checks_if_match(void **state)
 {
 	char name[80] = "";
+	bool deleting = false;
 	json_t *c = NULL;
 	hcr_error err;
 
@@ -841,8 +842,9 @@ static void test_clusters__delete_checks_if_match(void **state)
 			 HCR_OK);
 	assert_int_equal(pgtest_exec(&pgt, "UPDATE clusters SET version = 3"), 0);
 
-	assert_int_equal(hcr_clusters_delete(conn, "prod", 2, false, name, sizeof(name), &err),
-			 HCR_ECONFLICT);
+	assert_int_equal(
+		hcr_clusters_delete(conn, "prod", 2, false, name, sizeof(name), &deleting, &err),
+		HCR_ECONFLICT);
 	assert_string_equal(err.code, "precondition_failed");
 	assert_int_equal(hcr_error_http_status(&err), 412);
 	assert_string_equal(err.message,
@@ -850,9 +852,9 @@ static void test_clusters__delete_checks_if_match(void **state)
 	assert_sql("SELECT count(*) FROM clusters", "1");
 
 	/* The right version, by id. */
-	assert_int_equal(
-		hcr_clusters_delete(conn, jstr(c, "id"), 3, false, name, sizeof(name), &err),
-		HCR_OK);
+	assert_int_equal(hcr_clusters_delete(conn, jstr(c, "id"), 3, false, name, sizeof(name),
+					     &deleting, &err),
+			 HCR_OK);
 	assert_string_equal(name, "prod");
 	assert_sql("SELECT count(*) FROM clusters", "0");
 	/* Its history goes with it. */
@@ -860,17 +862,19 @@ static void test_clusters__delete_checks_if_match(void **state)
 	json_decref(c);
 
 	/* Gone: not found, by name or id. */
-	assert_int_equal(hcr_clusters_delete(conn, "prod", -1, false, name, sizeof(name), &err),
-			 HCR_ENOTFOUND);
+	assert_int_equal(
+		hcr_clusters_delete(conn, "prod", -1, false, name, sizeof(name), &deleting, &err),
+		HCR_ENOTFOUND);
 	assert_string_equal(err.message, "cluster \"prod\" does not exist");
 	assert_int_equal(hcr_clusters_delete(conn, "00000000-0000-0000-0000-000000000000", -1,
-					     false, name, sizeof(name), &err),
+					     false, name, sizeof(name), &deleting, &err),
 			 HCR_ENOTFOUND);
 }
 
 static void test_clusters__delete_created_cluster_depends_on_its_state(void **state)
 {
 	char name[80] = "";
+	bool deleting = false;
 	hcr_error err;
 
 	(void)state;
@@ -885,26 +889,38 @@ static void test_clusters__delete_created_cluster_depends_on_its_state(void **st
 			 0);
 
 	/* Not yet created in its cloud: simply forgotten. */
-	assert_int_equal(hcr_clusters_delete(conn, "pending", -1, false, name, sizeof(name), &err),
+	assert_int_equal(hcr_clusters_delete(conn, "pending", -1, false, name, sizeof(name),
+					     &deleting, &err),
 			 HCR_OK);
 	assert_string_equal(name, "pending");
 
-	/* Exists in its cloud: refused, unless the user says to leave it running. */
-	assert_int_equal(hcr_clusters_delete(conn, "live", -1, false, name, sizeof(name), &err),
-			 HCR_ECONFLICT);
-	assert_string_equal(err.code, "conflict");
-	assert_int_equal(hcr_error_http_status(&err), 409);
-	assert_string_equal(err.message,
-			    "cluster \"live\" was created by hcr and exists in its cloud");
-	assert_non_null(strstr(err.hint, "retain=true"));
-	assert_sql("SELECT state FROM clusters WHERE name = 'live'", "active");
-	assert_int_equal(hcr_clusters_delete(conn, "live", -1, true, name, sizeof(name), &err),
-			 HCR_OK);
+	/* Exists in its cloud: handed to the reconciler to delete there, and the
+	 * reconciler is woken; asking again changes nothing. */
+	assert_int_equal(
+		hcr_clusters_delete(conn, "live", -1, false, name, sizeof(name), &deleting, &err),
+		HCR_OK);
+	assert_true(deleting);
+	assert_sql("SELECT state FROM clusters WHERE name = 'live'", "deleting");
+	assert_sql("SELECT s.wake FROM cluster_schedule s JOIN clusters c ON c.id = s.cluster_id "
+		   "WHERE c.name = 'live'",
+		   "t");
+	assert_sql("SELECT version FROM clusters WHERE name = 'live'", "2");
+	assert_int_equal(
+		hcr_clusters_delete(conn, "live", -1, false, name, sizeof(name), &deleting, &err),
+		HCR_OK);
+	assert_true(deleting);
+	assert_sql("SELECT version FROM clusters WHERE name = 'live'", "2");
+	/* retain: forget it and leave it running in its cloud. */
+	assert_int_equal(
+		hcr_clusters_delete(conn, "live", -1, true, name, sizeof(name), &deleting, &err),
+		HCR_OK);
+	assert_false(deleting);
 	assert_string_equal(name, "live");
 
 	/* An imported cluster is always just forgotten. */
-	assert_int_equal(hcr_clusters_delete(conn, "imp", -1, false, name, sizeof(name), &err),
-			 HCR_OK);
+	assert_int_equal(
+		hcr_clusters_delete(conn, "imp", -1, false, name, sizeof(name), &deleting, &err),
+		HCR_OK);
 	assert_sql("SELECT count(*) FROM clusters", "0");
 }
 

@@ -50,6 +50,13 @@ static void assert_config_equal(const hcr_config *a, const hcr_config *b)
 	assert_int_equal(a->api_request_timeout_s, b->api_request_timeout_s);
 	assert_str_or_null(a->tls_cert_file, b->tls_cert_file);
 	assert_str_or_null(a->tls_key_file, b->tls_key_file);
+	assert_int_equal(a->rec_interval_s, b->rec_interval_s);
+	assert_int_equal(a->rec_rate_per_s, b->rec_rate_per_s);
+	assert_int_equal(a->poll_interval_eks_s, b->poll_interval_eks_s);
+	assert_str_or_null(a->fake_endpoint, b->fake_endpoint);
+	assert_str_or_null(a->eks_endpoint, b->eks_endpoint);
+	assert_str_or_null(a->eks_sts_endpoint, b->eks_sts_endpoint);
+	assert_int_equal(a->eks_list_updates, b->eks_list_updates);
 }
 
 static void assert_config_is_default(const hcr_config *cfg)
@@ -447,6 +454,44 @@ static void test_config__size_suffixes(void **state)
 			assert_int_equal(cfg.api_max_body_bytes, 1048576);
 			assert_non_null(strstr(err.message, "api.max_body_bytes: expected a size "
 							    "from 1KiB to 64MiB, got"));
+		}
+		hcr_config_free(&cfg);
+	}
+}
+
+static void test_config__booleans(void **state)
+{
+	static const struct {
+		const char *value;
+		int want; /* 1 true, 0 false, -1 refused */
+	} cases[] = {
+		{"true", 1},  {"True", 1},  {"yes", 1}, {"on", 1},     {"1", 1},
+		{"false", 0}, {"FALSE", 0}, {"no", 0},  {"off", 0},    {"0", 0},
+		{"", -1},     {"2", -1},    {"y", -1},  {"truee", -1}, {" true", -1},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		hcr_config cfg;
+		hcr_error err = {0};
+		int rc;
+
+		hcr_config_defaults(&cfg);
+		assert_true(cfg.eks_list_updates);
+		if (cases[i].want == 1)
+			cfg.eks_list_updates = false;
+		rc = hcr_config_set(&cfg, "providers.eks.list_updates", cases[i].value, NULL, &err);
+		if (cases[i].want >= 0) {
+			if (rc != HCR_OK)
+				fail_msg("\"%s\" refused: %s", cases[i].value, err.message);
+			assert_int_equal(cfg.eks_list_updates, cases[i].want == 1);
+		} else {
+			if (rc != HCR_EINVALID)
+				fail_msg("\"%s\" accepted", cases[i].value);
+			assert_true(cfg.eks_list_updates);
+			assert_non_null(strstr(err.message, "providers.eks.list_updates: expected "
+							    "true or false, got"));
 		}
 		hcr_config_free(&cfg);
 	}
@@ -870,6 +915,7 @@ int main(void)
 		cmocka_unit_test(test_config__duplicate_names_first_line),
 		cmocka_unit_test(test_config__listen_forms),
 		cmocka_unit_test(test_config__size_suffixes),
+		cmocka_unit_test(test_config__booleans),
 		cmocka_unit_test(test_config__unchanged_on_failure),
 		cmocka_unit_test(test_config__env_overrides),
 		cmocka_unit_test(test_config__env_empty_is_unset),
