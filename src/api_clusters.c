@@ -34,7 +34,12 @@ int hcr_api_clusters_create(hcr_req *req, hcr_resp *resp, hcr_error *err)
 		const hcr_provider_ops *ops = hcr_provider_lookup(c.provider);
 
 		c.cat = ops ? ops->catalog : NULL;
+		/* What the cloud would surely refuse is refused now, before anything is stored. */
+		if (ops && ops->check_create && !c.imported)
+			rc = ops->check_create(c.config, err);
 	}
+	if (rc != HCR_OK)
+		goto done;
 	snprintf(req->target, sizeof(req->target), "cluster:%s", c.name);
 	rc = hcr_store_acquire(req->api->store, &conn, err);
 	if (rc != HCR_OK)

@@ -40,7 +40,7 @@ static const char usage[] =
 	"  migrate   apply database migrations and exit\n"
 	"  version   print the version\n"
 	"  help      this text\n"
-	"  clusters, config, drift, events: the operator CLI (hcr <command> --help)\n"
+	"  clusters, config, drift, events, discover: the operator CLI (hcr <command> --help)\n"
 	"\n"
 	"options (override the configuration file and HCR_* environment variables):\n"
 	"  --config FILE            YAML configuration (see deploy/hcr.example.yaml)\n"

@@ -1,6 +1,6 @@
 /*
- * The operator CLI: `hcr clusters`, `hcr config`, `hcr drift` and `hcr events`,
- * a client of a running hcr's REST API (docs/cli.md).
+ * The operator CLI: `hcr clusters`, `hcr config`, `hcr drift`, `hcr events` and
+ * `hcr discover`, a client of a running hcr's REST API (docs/cli.md).
  *
  * The first two functions are what src/main.c calls. The rest is shared by
  * the CLI's own files (src/cli*.c) and their tests: the HTTP client, the
@@ -22,7 +22,7 @@
 #include "hcr/error.h"
 #include "hcr/mem.h"
 
-/* Whether `cmd` (argv[1]) is a CLI command: clusters, config, drift or events. */
+/* Whether `cmd` (argv[1]) is a CLI command: clusters, config, drift, events or discover. */
 bool hcr_cli_handles(const char *cmd);
 
 /* Runs a CLI command; `argv[1]` is the command. Returns the process exit code. */
@@ -211,6 +211,7 @@ int hcr_cli_clusters(hcr_cli *cli, int argc, char **argv);
 int hcr_cli_config(hcr_cli *cli, int argc, char **argv);
 int hcr_cli_drift(hcr_cli *cli, int argc, char **argv);
 int hcr_cli_events(hcr_cli *cli, int argc, char **argv);
+int hcr_cli_discover(hcr_cli *cli, int argc, char **argv);
 
 /* Prints "hcr: <message>", a blank line and `usage` to stderr; returns HCR_CLI_EXIT_USAGE. */
 int hcr_cli_usage_error(const char *usage, const char *fmt, ...)

@@ -103,6 +103,13 @@ struct hcr_provider_ops {
 	 */
 	int (*kube_credentials)(hcr_provider *p, const hcr_cluster_ref *c, hcr_provider_cb cb,
 				void *payload);
+	/*
+	 * Checks the configuration of a cluster to create (`config`, borrowed; may
+	 * be NULL) before it is registered: HCR_EINVALID naming the field
+	 * ("config.serviceRole") when the cloud would surely refuse it. Synchronous,
+	 * no I/O. NULL: no check.
+	 */
+	int (*check_create)(json_t *config, hcr_error *err);
 };
 
 /* The built-in provider table for `name`, or NULL. */

@@ -1,5 +1,6 @@
 /*
- * AWS Signature Version 4 (header form) for the EKS provider.
+ * AWS Signature Version 4 (header form) for the EKS provider, and the EKS
+ * bearer token for a cluster's Kubernetes API (query form, hcr_sigv4_eks_token).
  *
  * hcr_sigv4_sign computes the headers to add to one HTTP request so that AWS
  * accepts it. It reproduces botocore's SigV4Auth exactly for every service
@@ -10,7 +11,8 @@
  * x-amz-content-sha256 header is produced; botocore does not send one for EKS.
  *
  * Nothing this module returns may be logged: the Authorization value is a
- * credential for as long as the request date is current.
+ * credential for as long as the request date is current, and a token is one
+ * for 15 minutes.
  * See docs/providers/eks-sigv4.md.
  */
 #ifndef HCR_SIGV4_H
@@ -98,6 +100,27 @@ int hcr_sigv4_sign(hcr_sigv4_out *out, const hcr_sigv4_req *req, const hcr_sigv4
  * an override such as an emulator's "http://127.0.0.1:8080" (no path; "/" is
  * signed). On success *out is a new string (never log it) and HCR_OK is
  * returned; HCR_EINVALID for a missing or malformed argument.
+ *
+ * The result is byte for byte what awscli prints for the same credentials,
+ * region, cluster name and second (tests/unit/test_sigv4.c holds its tokens):
+ * the URL is `sts_base` as given, then "/?" and the parameters in botocore's
+ * order (Action, Version, X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
+ * X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Security-Token, X-Amz-Signature).
+ * The signed Host is derived from `sts_base` as botocore derives it: lower
+ * case, without the scheme's default port ("https://STS.x.com:443" signs
+ * "sts.x.com"); an IPv6 literal in brackets is accepted.
+ *
+ * The token is accepted for 15 minutes after `now`, whatever X-Amz-Expires
+ * says; awscli tells kubectl it expires after 14 (docs/providers/eks-sigv4.md).
+ *
+ * Refused with HCR_EINVALID, a message naming the argument and *out set to
+ * NULL: a NULL `out`; a NULL or empty cluster name, or one with a control
+ * character, a space or a non-ASCII byte; credentials without an access key
+ * id or secret, or with a control character; a region other than lower-case
+ * letters, digits and '-'; a `sts_base` that is not http:// or https://
+ * followed by a host name or bracketed IPv6 address and an optional port from
+ * 1 to 65535 (the detail says what is wrong); a time that does not fit a
+ * four-digit year. An empty session token is the same as none.
  */
 int hcr_sigv4_eks_token(char **out, const char *sts_base, const char *cluster_name,
 			const hcr_sigv4_creds *creds, const char *region, time_t now,

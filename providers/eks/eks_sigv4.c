@@ -1,11 +1,16 @@
 /*
- * AWS Signature Version 4 for EKS requests, on OpenSSL.
+ * AWS Signature Version 4 for EKS requests, on OpenSSL: the header form for
+ * the EKS API, and the query form ("presigned URL") for the bearer token of a
+ * cluster's Kubernetes API.
  *
- * The reference is botocore's SigV4Auth, not only AWS's prose: where the two
- * could be read differently (dot segments, empty query, header value
- * whitespace, sort order of repeated query keys) this file does what botocore
- * does, and tests/unit/test_sigv4.c holds signatures botocore computed.
- * The derived keys are wiped before returning; nothing here logs.
+ * The reference is botocore's SigV4Auth and SigV4QueryAuth, and awscli's
+ * `aws eks get-token`, not only AWS's prose: where the two could be read
+ * differently (dot segments, empty query, header value whitespace, sort order
+ * of repeated query keys, the order of the presigned URL's parameters) this
+ * file does what botocore does, and tests/unit/test_sigv4.c holds signatures
+ * and tokens botocore and awscli computed.
+ * The derived keys and every buffer that holds a signed URL are wiped before
+ * returning; nothing here logs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +24,8 @@
 #include "hcr/mem.h"
 #include "hcr/sigv4.h"
 
-#define SHA256_LEN 32
+#define SHA256_LEN   32
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 static int is_unreserved(unsigned char c)
 {
@@ -248,13 +254,40 @@ done:
 	return rc;
 }
 
+/* The hex signature of the canonical request `creq`: string to sign, then key chain. */
+static int sign_canonical(char sig[2 * SHA256_LEN + 1], const hcr_buf *creq, const char *amz_date,
+			  const char *region, const char *service, const char *secret)
+{
+	hcr_buf sts = {0};
+	char date[9], creq_hash[65];
+	int rc;
+
+	memcpy(date, amz_date, 8);
+	date[8] = '\0';
+	hcr_crypto_sha256_hex(creq_hash, creq->data, creq->len);
+	hcr_buf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", amz_date, date,
+		       region, service, creq_hash);
+	rc = signature(sig, secret, date, region, service, sts.data);
+	hcr_buf_free(&sts);
+	return rc;
+}
+
+/* "20150830T123600Z"; -1 when `now` cannot be shown in four digits of year. */
+static int amz_date(char out[17], time_t now)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&now, &tm) || strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) != 16)
+		return -1;
+	return 0;
+}
+
 int hcr_sigv4_sign(hcr_sigv4_out *out, const hcr_sigv4_req *req, const hcr_sigv4_creds *creds,
 		   const char *region, const char *service, time_t now, hcr_error *err)
 {
-	hcr_buf creq = {0}, sts = {0}, method = {0};
-	char date[9], body_hash[65], creq_hash[65], sig[2 * SHA256_LEN + 1];
+	hcr_buf creq = {0}, method = {0};
+	char date[9], body_hash[65], sig[2 * SHA256_LEN + 1];
 	const char *token;
-	struct tm tm;
 	int rc;
 	size_t i;
 
@@ -262,8 +295,7 @@ int hcr_sigv4_sign(hcr_sigv4_out *out, const hcr_sigv4_req *req, const hcr_sigv4
 	rc = check_input(req, creds, region, service, err);
 	if (rc != HCR_OK)
 		return rc;
-	if (!gmtime_r(&now, &tm) ||
-	    strftime(out->amz_date, sizeof(out->amz_date), "%Y%m%dT%H%M%SZ", &tm) != 16) {
+	if (amz_date(out->amz_date, now)) {
 		rc = hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
 				   "sigv4: time cannot be formatted");
 		goto done;
@@ -296,10 +328,7 @@ int hcr_sigv4_sign(hcr_sigv4_out *out, const hcr_sigv4_req *req, const hcr_sigv4
 		canonical_header(&creq, "x-amz-security-token", token);
 	hcr_buf_printf(&creq, "\n%s\n%s", out->signed_headers, body_hash);
 
-	hcr_crypto_sha256_hex(creq_hash, creq.data, creq.len);
-	hcr_buf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", out->amz_date, date,
-		       region, service, creq_hash);
-	if (signature(sig, creds->secret_access_key, date, region, service, sts.data)) {
+	if (sign_canonical(sig, &creq, out->amz_date, region, service, creds->secret_access_key)) {
 		rc = hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL, "sigv4: hmac failed");
 		goto done;
 	}
@@ -314,7 +343,6 @@ done:
 	if (creq.data)
 		hcr_crypto_wipe(creq.data, creq.len);
 	hcr_buf_free(&creq);
-	hcr_buf_free(&sts);
 	hcr_buf_free(&method);
 	if (rc != HCR_OK)
 		hcr_sigv4_out_free(out);
@@ -331,4 +359,241 @@ void hcr_sigv4_out_free(hcr_sigv4_out *out)
 	free(out->query);
 	free(out->signed_headers);
 	memset(out, 0, sizeof(*out));
+}
+
+/* ---- the EKS bearer token: a presigned STS GetCallerIdentity URL --------------------------- */
+
+/*
+ * The constants of `aws eks get-token`. The URL lists the parameters in
+ * botocore's SigV4QueryAuth order (the operation's, then the authentication
+ * ones, the signature last); only the canonical query that is signed is sorted.
+ */
+#define EKS_TOKEN_PREFIX  "k8s-aws-v1."
+#define EKS_TOKEN_HEADER  "x-k8s-aws-id"
+#define EKS_TOKEN_EXPIRES "60"
+#define EKS_TOKEN_SIGNED  "host;" EKS_TOKEN_HEADER
+
+static int is_host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.';
+}
+
+/*
+ * The Host value SigV4 signs for `base` ("http(s)://host[:port]"), derived as
+ * botocore derives it from the URL: lower case, with the port only when it is
+ * not the scheme's default. The URL itself keeps `base` as given. Returns NULL
+ * and sets *why when `base` has another shape.
+ */
+static char *signed_host(const char *base, const char **why)
+{
+	const char *p, *host;
+	long port = -1, default_port;
+	hcr_buf b = {0};
+	size_t i;
+
+	if (strncmp(base, "https://", 8) == 0) {
+		host = base + 8;
+		default_port = 443;
+	} else if (strncmp(base, "http://", 7) == 0) {
+		host = base + 7;
+		default_port = 80;
+	} else {
+		*why = "the scheme must be http:// or https://";
+		return NULL;
+	}
+	p = host;
+	if (*p == '[') { /* an IPv6 literal */
+		p += 1 + strspn(p + 1, "0123456789abcdefABCDEF:.");
+		if (*p != ']' || p == host + 1) {
+			*why = "an IPv6 address must be hex digits and ':' in brackets";
+			return NULL;
+		}
+		p++;
+	} else {
+		while (is_host_char(*p))
+			p++;
+	}
+	if (p == host) {
+		*why = "the host name is missing";
+		return NULL;
+	}
+	hcr_buf_puts(&b, "");
+	for (i = 0; host + i < p; i++) {
+		char c = host[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		hcr_buf_append(&b, &c, 1);
+	}
+	if (*p == ':') {
+		size_t digits = strspn(p + 1, "0123456789");
+
+		port = digits >= 1 && digits <= 5 ? strtol(p + 1, NULL, 10) : 0;
+		if (port < 1 || port > 65535) {
+			*why = "the port must be a number from 1 to 65535";
+			hcr_buf_free(&b);
+			return NULL;
+		}
+		p += 1 + digits;
+	}
+	if (*p) {
+		*why = *p == '/' ? "it has a path; give only the scheme, the host and the port"
+				 : "it has a character that is not part of a host name or port";
+		hcr_buf_free(&b);
+		return NULL;
+	}
+	if (port >= 0 && port != default_port)
+		hcr_buf_printf(&b, ":%ld", port);
+	return b.data;
+}
+
+/* Every byte printable ASCII other than a space: EKS names and Outposts ids are [A-Za-z0-9_-]. */
+static int printable_word(const char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* Checks every argument but the endpoint, which signed_host checks. */
+static int check_token_input(char **out, const char *cluster_name, const hcr_sigv4_creds *creds,
+			     const char *region, hcr_error *err)
+{
+	if (!out)
+		return hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
+				     "sigv4: no place for the token");
+	if (empty(cluster_name))
+		return hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
+				     "sigv4: the cluster name is required");
+	if (has_control(cluster_name))
+		return hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
+				     "sigv4: the cluster name contains a control character");
+	if (!printable_word(cluster_name)) {
+		hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
+			      "sigv4: the cluster name contains a space or a non-ASCII character");
+		hcr_error_hint(err, "EKS cluster names are letters, digits, '-' and '_'");
+		return HCR_EINVALID;
+	}
+	if (!creds || empty(creds->access_key_id) || empty(creds->secret_access_key))
+		return hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
+				     "sigv4: credentials have no access key id or secret");
+	if (has_control(creds->access_key_id) || has_control(creds->session_token))
+		return hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
+				     "sigv4: credentials contain a control character");
+	if (empty(region) ||
+	    strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region))
+		return hcr_error_set(
+			err, HCR_EINVALID, HCR_ERR_INVALID,
+			"sigv4: the region must be lower-case letters, digits and '-'");
+	return HCR_OK;
+}
+
+static int endpoint_error(const char *sts_base, const char *why, const char *region, hcr_error *err)
+{
+	hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
+		      "sigv4: the STS endpoint must be http(s)://host[:port]");
+	hcr_error_detail(err, "%s", sts_base ? why : "no endpoint was given");
+	hcr_error_hint(err, "AWS's is https://sts.%s.amazonaws.com", region);
+	return HCR_EINVALID;
+}
+
+/* `url` as unpadded base64url after the token prefix. Returns a new string. */
+static char *token_from_url(const hcr_buf *url)
+{
+	size_t plen = strlen(EKS_TOKEN_PREFIX), cap = plen + 4 * ((url->len + 2) / 3) + 1;
+	char *tok = hcr_malloc(cap), *p;
+	int n;
+
+	memcpy(tok, EKS_TOKEN_PREFIX, plen);
+	n = EVP_EncodeBlock((unsigned char *)tok + plen, (const unsigned char *)url->data,
+			    (int)url->len);
+	tok[plen + (size_t)n] = '\0';
+	for (p = tok + plen; *p; p++) {
+		if (*p == '+')
+			*p = '-';
+		else if (*p == '/')
+			*p = '_';
+		else if (*p == '=')
+			*p = '\0'; /* padding is only at the end */
+	}
+	return tok;
+}
+
+int hcr_sigv4_eks_token(char **out, const char *sts_base, const char *cluster_name,
+			const hcr_sigv4_creds *creds, const char *region, time_t now,
+			hcr_error *err)
+{
+	hcr_sigv4_param params[8];
+	hcr_buf creq = {0}, url = {0};
+	char date[17], scope_date[9], sig[2 * SHA256_LEN + 1], *credential = NULL, *host = NULL;
+	char *canonical = NULL;
+	const char *why = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	rc = check_token_input(out, cluster_name, creds, region, err);
+	if (rc != HCR_OK)
+		return rc;
+	host = sts_base ? signed_host(sts_base, &why) : NULL;
+	if (!host)
+		return endpoint_error(sts_base, why, region, err);
+	if (amz_date(date, now)) {
+		rc = hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
+				   "sigv4: time cannot be formatted");
+		goto done;
+	}
+	memcpy(scope_date, date, 8);
+	scope_date[8] = '\0';
+	credential =
+		hcr_sprintf("%s/%s/%s/sts/aws4_request", creds->access_key_id, scope_date, region);
+
+	params[n++] = (hcr_sigv4_param){"Action", "GetCallerIdentity"};
+	params[n++] = (hcr_sigv4_param){"Version", "2011-06-15"};
+	params[n++] = (hcr_sigv4_param){"X-Amz-Algorithm", "AWS4-HMAC-SHA256"};
+	params[n++] = (hcr_sigv4_param){"X-Amz-Credential", credential};
+	params[n++] = (hcr_sigv4_param){"X-Amz-Date", date};
+	params[n++] = (hcr_sigv4_param){"X-Amz-Expires", EKS_TOKEN_EXPIRES};
+	params[n++] = (hcr_sigv4_param){"X-Amz-SignedHeaders", EKS_TOKEN_SIGNED};
+	if (!empty(creds->session_token))
+		params[n++] = (hcr_sigv4_param){"X-Amz-Security-Token", creds->session_token};
+
+	/* The body of a presigned request is empty: its hash is that of "". */
+	canonical = canonical_query(params, n);
+	hcr_buf_printf(&creq, "GET\n/\n%s\n", canonical);
+	canonical_header(&creq, "host", host);
+	canonical_header(&creq, EKS_TOKEN_HEADER, cluster_name);
+	hcr_buf_printf(&creq, "\n%s\n%s", EKS_TOKEN_SIGNED, EMPTY_SHA256);
+	if (sign_canonical(sig, &creq, date, region, "sts", creds->secret_access_key)) {
+		rc = hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL, "sigv4: hmac failed");
+		goto done;
+	}
+
+	hcr_buf_printf(&url, "%s/?", sts_base);
+	for (i = 0; i < n; i++) {
+		hcr_buf_printf(&url, "%s%s=", i ? "&" : "", params[i].key);
+		uri_encode_n(&url, params[i].value, strlen(params[i].value), 0);
+	}
+	hcr_buf_printf(&url, "&X-Amz-Signature=%s", sig);
+	*out = token_from_url(&url);
+	rc = HCR_OK;
+done:
+	/* The canonical forms hold the session token; the URL is the token itself. */
+	if (creq.data)
+		hcr_crypto_wipe(creq.data, creq.len);
+	if (url.data)
+		hcr_crypto_wipe(url.data, url.len);
+	if (canonical)
+		hcr_crypto_wipe(canonical, strlen(canonical));
+	hcr_crypto_wipe(sig, sizeof(sig));
+	hcr_buf_free(&creq);
+	hcr_buf_free(&url);
+	free(canonical);
+	free(credential);
+	free(host);
+	return rc;
 }
