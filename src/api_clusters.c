@@ -8,6 +8,7 @@
 
 #include "api_int.h"
 #include "hcr/clusters.h"
+#include "hcr/engine.h"
 #include "hcr/provider.h"
 
 static void set_etag(hcr_resp *resp, long long version)
@@ -34,9 +35,18 @@ int hcr_api_clusters_create(hcr_req *req, hcr_resp *resp, hcr_error *err)
 		const hcr_provider_ops *ops = hcr_provider_lookup(c.provider);
 
 		c.cat = ops ? ops->catalog : NULL;
-		/* What the cloud would surely refuse is refused now, before anything is stored. */
-		if (ops && ops->check_create && !c.imported)
-			rc = ops->check_create(c.config, err);
+		/*
+		 * What the cloud would surely refuse is refused now, before anything is
+		 * stored, after the engine's own checks of the document.
+		 */
+		if (ops && ops->check_create && !c.imported) {
+			hcr_fieldset fs = {0};
+
+			rc = hcr_engine_init_created(&fs, c.cat, c.config, 0, NULL, err);
+			hcr_fieldset_free(&fs);
+			if (rc == HCR_OK)
+				rc = ops->check_create(c.config, err);
+		}
 	}
 	if (rc != HCR_OK)
 		goto done;

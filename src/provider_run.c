@@ -37,8 +37,9 @@ static void on_done(int status, json_t *result, const hcr_error *err, void *payl
 
 	r->done = true;
 	r->status = status;
+	/* A copy: providers may wipe secrets in their result once the callback returns. */
 	if (status == HCR_OK)
-		r->result = json_incref(result);
+		r->result = json_deep_copy(result);
 	else if (err)
 		r->err = *err;
 }

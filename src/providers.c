@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "hcr/provider.h"
+#include "hcr/provider_eks.h"
 #include "hcr/provider_fake.h"
 
 static const hcr_provider_ops *const builtin[] = {
+	&hcr_eks_provider_ops,
 	&hcr_fake_provider_ops,
 };
 

@@ -545,6 +545,13 @@ static void step_send_op(struct work *w)
 	op.order = w->op_order;
 	op.changes = w->op_changes;
 	rc = w->prov->ops->apply(w->prov->inst, &w->ref, &op, w->op_id, on_applied, w);
+	if (rc == HCR_EINVALID) {
+		/* Refused before any call: sending it again would be refused again. */
+		op_done(w, false,
+			"InvalidChange: the provider refused to send this change (hcr's log says "
+			"why); edit the field");
+		return;
+	}
 	if (rc != HCR_EAGAIN) {
 		hcr_error_set(&err, HCR_ERROR, HCR_ERR_INTERNAL,
 			      "provider could not start operation %s", w->op_operation);

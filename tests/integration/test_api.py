@@ -301,8 +301,11 @@ class ApiTest(unittest.TestCase):
                          "credential")
 
     def test_created_cluster_config(self):
+        role = "arn:aws:iam::123456789012:role/eks"
         config = {"kubernetesVersion": "1.30", "tags": {"team": "payments"},
-                  "nodeGroups": [{"nodegroupName": "ng-a", "desiredSize": 3}]}
+                  "serviceRole": role, "subnets": ["subnet-a", "subnet-b"],
+                  "nodeGroups": [{"nodegroupName": "ng-a", "desiredSize": 3,
+                                  "nodeRole": role}]}
         r = self.register("to-create", imported=False, config=config)
         self.assertEqual(r.status, 201, r)
         self.assertEqual(r.json["state"], "pending_create")
@@ -313,6 +316,12 @@ class ApiTest(unittest.TestCase):
             ({"nodeGroups": [{"nodegroupName": "a"}, {"nodegroupName": "a"}]}, "nodeGroups"),
             ({"nodeGroups": [{"desiredSize": 1}]}, "nodegroupName"),
             ({"flavour": "x"}, "config.flavour"),
+            # What EKS would refuse is refused before anything is stored.
+            ({"kubernetesVersion": "1.30", "subnets": ["subnet-a", "subnet-b"]},
+             "config.serviceRole"),
+            ({"serviceRole": role, "subnets": ["subnet-a", "subnet-b"],
+              "nodeGroups": [{"nodegroupName": "ng-b", "desiredSize": 1}]},
+             "config.nodeGroups[ng-b].nodeRole"),
         ]
         for cfg, part in bad:
             with self.subTest(cfg=cfg):
