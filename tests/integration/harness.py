@@ -266,6 +266,20 @@ class Hcr:
             pass
 
 
+def stop_and_check(hcr, *others, secrets=()):
+    """Stops hcr and then `others` (anything with destroy()), and fails when hcr did not
+    exit cleanly, a sanitizer reported something, or one of `secrets` reached its log."""
+    code = hcr.stop()
+    log = hcr.log()
+    hcr.destroy()
+    for o in others:
+        o.destroy()
+    assert code == 0, log[-3000:]
+    assert not sanitizer_reports(log), "\n".join(sanitizer_reports(log))
+    for secret in secrets:
+        assert secret not in log, "a secret reached hcr's log"
+
+
 def sanitizer_reports(text):
     """Lines in hcr's output that show an AddressSanitizer or UBSan finding."""
     return [l for l in text.splitlines()
@@ -273,92 +287,20 @@ def sanitizer_reports(text):
             or "runtime error:" in l]
 
 
-class FakeCloud:
-    """tests/emulators/fakecloud.py as a child process, with its admin API."""
+class EmulatorProcess:
+    """An emulator script of tests/emulators/ as a child process: it prints "listening on
+    127.0.0.1:<port>" first, answers JSON on its admin API, and dies with its parent."""
 
-    def __init__(self, latency_ms=0, op_seconds=0.3, extra=()):
-        script = os.path.join(ROOT, "tests", "emulators", "fakecloud.py")
+    def __init__(self, script, args, what):
         self.proc = subprocess.Popen(
-            ["python3", script, "--port", "0", "--latency-ms", str(latency_ms),
-             "--op-seconds", str(op_seconds), "--max-seconds", "1800", *extra],
+            ["python3", os.path.join(ROOT, "tests", "emulators", script), "--port", "0",
+             "--max-seconds", "1800", *args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
         if "listening on" not in line:
             self.proc.kill()
-            raise RuntimeError(f"fakecloud did not start: {line!r}")
-        self.url = "http://" + line.strip().split("listening on ")[1]
-        self.port = int(self.url.rsplit(":", 1)[1])
-
-    def admin(self, method, path, body=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            data = json.dumps(body).encode() if body is not None else None
-            conn.request(method, path, body=data,
-                         headers={"Content-Type": "application/json"} if data else {})
-            r = conn.getresponse()
-            raw = r.read()
-            return r.status, (json.loads(raw) if raw else None)
-        finally:
-            conn.close()
-
-    def cluster(self, name):
-        return self.admin("GET", f"/admin/clusters/{name}")[1]
-
-    def calls(self, cluster=None):
-        return self.admin("GET", "/admin/calls" + (f"?cluster={cluster}" if cluster else ""))[1]
-
-    def destroy(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-
-
-def wait_for(predicate, timeout=10.0, step=0.05, what="condition"):
-    """Polls `predicate` until it returns something truthy; returns it."""
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
-
-
-class EksEmulator:
-    """tests/emulators/eksemu.py (the EKS + STS emulator) as a child process, with its
-    admin API. `keys` are "AKID:SECRET[:TOKEN]" strings or (akid, secret[, token]) tuples;
-    `durations` are its options without dashes, e.g. create_seconds=600, rate_per_s=5."""
-
-    DEFAULT_KEY = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None)
-
-    def __init__(self, keys=None, extra=(), **durations):
-        script = os.path.join(ROOT, "tests", "emulators", "eksemu.py")
-        self.keys = [self.DEFAULT_KEY]
-        args = ["python3", script, "--port", "0", "--max-seconds", "1800"]
-        if keys:
-            self.keys = []
-            for k in keys:
-                parts = k.split(":") if isinstance(k, str) else list(k)
-                parts = [p for p in parts if p is not None]
-                self.keys.append((parts[0], parts[1], parts[2] if len(parts) > 2 else None))
-            args += ["--keys", ",".join(":".join(p for p in k if p is not None)
-                                        for k in self.keys)]
-        for name, value in durations.items():
-            args += ["--" + name.replace("_", "-"), str(value)]
-        args += list(extra)
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)
-        line = self.proc.stdout.readline()
-        if "listening on" not in line:
-            self.proc.kill()
             self.proc.wait()
-            raise RuntimeError(f"eksemu did not start: {line!r}")
+            raise RuntimeError(f"{what} did not start: {line!r}")
         self.url = "http://" + line.strip().split("listening on ")[1]
         self.port = int(self.url.rsplit(":", 1)[1])
 
@@ -376,6 +318,65 @@ class EksEmulator:
                 return r.status, raw
         finally:
             conn.close()
+
+    def destroy(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+
+
+class FakeCloud(EmulatorProcess):
+    """tests/emulators/fakecloud.py as a child process, with its admin API."""
+
+    def __init__(self, latency_ms=0, op_seconds=0.3, extra=()):
+        super().__init__("fakecloud.py", ["--latency-ms", str(latency_ms),
+                                          "--op-seconds", str(op_seconds), *extra], "fakecloud")
+
+    def cluster(self, name):
+        return self.admin("GET", f"/admin/clusters/{name}")[1]
+
+    def calls(self, cluster=None):
+        return self.admin("GET", "/admin/calls" + (f"?cluster={cluster}" if cluster else ""))[1]
+
+
+def wait_for(predicate, timeout=10.0, step=0.05, what="condition"):
+    """Polls `predicate` until it returns something truthy; returns it."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+class EksEmulator(EmulatorProcess):
+    """tests/emulators/eksemu.py (the EKS + STS emulator) as a child process, with its
+    admin API. `keys` are "AKID:SECRET[:TOKEN]" strings or (akid, secret[, token]) tuples;
+    `durations` are its options without dashes, e.g. create_seconds=600, rate_per_s=5."""
+
+    DEFAULT_KEY = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None)
+
+    def __init__(self, keys=None, extra=(), **durations):
+        self.keys = [self.DEFAULT_KEY]
+        args = []
+        if keys:
+            self.keys = []
+            for k in keys:
+                parts = k.split(":") if isinstance(k, str) else list(k)
+                parts = [p for p in parts if p is not None]
+                self.keys.append((parts[0], parts[1], parts[2] if len(parts) > 2 else None))
+            args += ["--keys", ",".join(":".join(p for p in k if p is not None)
+                                        for k in self.keys)]
+        for name, value in durations.items():
+            args += ["--" + name.replace("_", "-"), str(value)]
+        super().__init__("eksemu.py", args + list(extra), "eksemu")
 
     def calls(self, cluster=None):
         return self.admin("GET", "/admin/calls" + (f"?cluster={cluster}" if cluster else ""))[1][
@@ -397,16 +398,6 @@ class EksEmulator:
 
     def reset(self):
         return self.admin("POST", "/admin/reset", {})[1]
-
-    def destroy(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
 
 
 class MotoServer:

@@ -10,12 +10,14 @@ throttling and crashes lose nothing and apply nothing twice.
 
 import base64
 import json
+import os
 import signal
+import subprocess
 import time
 import unittest
 import urllib.parse
 
-from harness import EksEmulator, Hcr, Postgres, sanitizer_reports, wait_for
+from harness import HCR, EksEmulator, Hcr, Postgres, sanitizer_reports, stop_and_check, wait_for
 
 REGION = "eu-west-1"
 AKID = "AKIAIOSFODNN7EXAMPLE"
@@ -64,14 +66,7 @@ class EksTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.hcr.stop()
-        log = cls.hcr.log()
-        cls.hcr.destroy()
-        cls.emu.destroy()
-        cls.pg.destroy()
-        assert code == 0, log[-3000:]
-        assert not sanitizer_reports(log), "\n".join(sanitizer_reports(log))
-        assert SECRET not in log, "the secret key reached the log"
+        stop_and_check(cls.hcr, cls.emu, cls.pg, secrets=(SECRET,))
 
     # ---- helpers ---------------------------------------------------------------------------
 
@@ -511,6 +506,18 @@ class EksTest(unittest.TestCase):
         self.assertEqual(found["disc-2"]["status"], "ACTIVE")
         self.assertEqual(found["disc-2"]["version"], "1.29")
         self.assertEqual(sorted(found), [c["cloudName"] for c in r.json["clusters"]])
+        # The CLI over the real API.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HCR_")}
+        env.update({"HCR_URL": f"http://127.0.0.1:{self.hcr.port}",
+                    "HCR_TOKEN": self.hcr.admin_token})
+        p = subprocess.run([HCR, "discover", "--credential", "aws", "--region", REGION],
+                           capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = {line.split()[0]: line.split() for line in p.stdout.splitlines()[1:]
+                if line.startswith("disc-")}
+        self.assertEqual(rows["disc-1"][-1], "disc-1")
+        self.assertEqual(rows["disc-2"][-1], "-")
+        self.assertNotIn(self.hcr.admin_token, p.stdout + p.stderr)
         # Bad requests say what is wrong.
         r = self.req("POST", "/v1/discover", {"provider": "eks", "credential": "nope",
                                               "region": REGION})

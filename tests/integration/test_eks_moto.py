@@ -11,7 +11,7 @@ discovery paths are compared. The rest runs only against tests/emulators/eksemu.
 
 import unittest
 
-from harness import Hcr, MotoServer, Postgres, have_moto, sanitizer_reports, wait_for
+from harness import Hcr, MotoServer, Postgres, have_moto, stop_and_check, wait_for
 
 REGION = "us-west-2"
 ROLE = "arn:aws:iam::123456789012:role/eks-cluster"
@@ -49,13 +49,7 @@ class EksMotoTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.hcr.stop()
-        log = cls.hcr.log()
-        cls.hcr.destroy()
-        cls.moto.destroy()
-        cls.pg.destroy()
-        assert code == 0, log[-3000:]
-        assert not sanitizer_reports(log), "\n".join(sanitizer_reports(log))
+        stop_and_check(cls.hcr, cls.moto, cls.pg)
 
     def cluster(self):
         return self.hcr.request("GET", "/v1/clusters/moto-a").json

@@ -10,12 +10,10 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import threading
 import time
 import unittest
 
-from harness import FakeCloud, Hcr, Postgres, sanitizer_reports, wait_for
+from harness import FakeCloud, Hcr, Postgres, stop_and_check, wait_for
 
 DOC = {
     "kubernetesVersion": "1.29",
@@ -51,13 +49,7 @@ class ReconcileTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.hcr.stop()
-        log = cls.hcr.log()
-        cls.hcr.destroy()
-        cls.cloud.destroy()
-        cls.pg.destroy()
-        assert code == 0, log[-3000:]
-        assert not sanitizer_reports(log), "\n".join(sanitizer_reports(log))
+        stop_and_check(cls.hcr, cls.cloud, cls.pg)
 
     def req(self, *a, **kw):
         return self.hcr.request(*a, **kw)

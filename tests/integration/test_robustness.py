@@ -6,7 +6,6 @@ checks that hcr is still serving, wrote nothing half-way, and reported no
 sanitizer finding.
 """
 
-import json
 import random
 import socket
 import unittest

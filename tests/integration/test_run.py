@@ -5,7 +5,6 @@ import os
 import signal
 import stat
 import subprocess
-import tempfile
 import shutil
 import time
 import unittest
