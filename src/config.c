@@ -100,8 +100,10 @@ static const struct setting settings[] = {
 	{"reconcile.backoff_max_s", NULL, K_INT, false, 1, 86400, FIELD(rec_backoff_max_s)},
 	{"providers.eks.poll_interval_s", "HCR_EKS_POLL_INTERVAL_S", K_INT, false, 0, 86400,
 	 FIELD(poll_interval_eks_s)},
-	{"providers.aks.poll_interval_s", NULL, K_INT, false, 0, 86400, FIELD(poll_interval_aks_s)},
-	{"providers.gke.poll_interval_s", NULL, K_INT, false, 0, 86400, FIELD(poll_interval_gke_s)},
+	{"providers.aks.poll_interval_s", "HCR_AKS_POLL_INTERVAL_S", K_INT, false, 0, 86400,
+	 FIELD(poll_interval_aks_s)},
+	{"providers.gke.poll_interval_s", "HCR_GKE_POLL_INTERVAL_S", K_INT, false, 0, 86400,
+	 FIELD(poll_interval_gke_s)},
 	{"providers.fake.poll_interval_s", "HCR_FAKE_POLL_INTERVAL_S", K_INT, false, 0, 86400,
 	 FIELD(poll_interval_fake_s)},
 	{"providers.fake.endpoint", "HCR_FAKE_ENDPOINT", K_PATH, true, 0, 0, FIELD(fake_endpoint)},
@@ -110,6 +112,10 @@ static const struct setting settings[] = {
 	 FIELD(eks_sts_endpoint)},
 	{"providers.eks.list_updates", "HCR_EKS_LIST_UPDATES", K_BOOL, false, 0, 0,
 	 FIELD(eks_list_updates)},
+	{"providers.aks.endpoint", "HCR_AKS_ENDPOINT", K_PATH, true, 0, 0, FIELD(aks_endpoint)},
+	{"providers.aks.authority", "HCR_AKS_AUTHORITY", K_PATH, true, 0, 0, FIELD(aks_authority)},
+	{"providers.gke.endpoint", "HCR_GKE_ENDPOINT", K_PATH, true, 0, 0, FIELD(gke_endpoint)},
+	{"providers.gke.token_uri", "HCR_GKE_TOKEN_URI", K_PATH, true, 0, 0, FIELD(gke_token_uri)},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))

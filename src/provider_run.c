@@ -27,6 +27,10 @@ bool hcr_provider_config_for(hcr_provider_config *out, const hcr_config *cfg, co
 		out->endpoint = cfg->fake_endpoint;
 	} else if (strcmp(name, "eks") == 0) {
 		out->endpoint = cfg->eks_endpoint;
+	} else if (strcmp(name, "aks") == 0) {
+		out->endpoint = cfg->aks_endpoint;
+	} else if (strcmp(name, "gke") == 0) {
+		out->endpoint = cfg->gke_endpoint;
 	}
 	return true;
 }

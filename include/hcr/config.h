@@ -68,6 +68,18 @@ typedef struct hcr_config {
 	 */
 	char *eks_endpoint, *eks_sts_endpoint;
 	bool eks_list_updates;
+	/*
+	 * providers.aks.endpoint: Azure Resource Manager's base URL; NULL =
+	 * https://management.azure.com. providers.aks.authority: Azure AD's; NULL =
+	 * https://login.microsoftonline.com (sovereign clouds and tests set both).
+	 */
+	char *aks_endpoint, *aks_authority;
+	/*
+	 * providers.gke.endpoint: the container API's base URL; NULL =
+	 * https://container.googleapis.com. providers.gke.token_uri: where service-
+	 * account JWTs are exchanged; NULL = the key's own token_uri.
+	 */
+	char *gke_endpoint, *gke_token_uri;
 } hcr_config;
 
 /* Fills `cfg` with defaults. Free with hcr_config_free. */

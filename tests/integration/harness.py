@@ -176,10 +176,11 @@ class Hcr:
         args += list(extra_args)
         e = dict(os.environ)
         e.pop("HCR_DATABASE_URL", None)
-        # Tests never reach a real cloud: unless a test points EKS at an emulator, its
-        # calls go to the discard port and fail at once.
-        e.setdefault("HCR_EKS_ENDPOINT", "http://127.0.0.1:9")
-        e.setdefault("HCR_EKS_STS_ENDPOINT", "http://127.0.0.1:9")
+        # Tests never reach a real cloud: unless a test points a provider at an
+        # emulator, its calls go to the discard port and fail at once.
+        for var in ("HCR_EKS_ENDPOINT", "HCR_EKS_STS_ENDPOINT", "HCR_AKS_ENDPOINT",
+                    "HCR_AKS_AUTHORITY", "HCR_GKE_ENDPOINT", "HCR_GKE_TOKEN_URI"):
+            e.setdefault(var, "http://127.0.0.1:9")
         e.update(env or {})
         self.stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(args, stdout=self.stderr, stderr=self.stderr, env=e,

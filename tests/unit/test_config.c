@@ -57,6 +57,10 @@ static void assert_config_equal(const hcr_config *a, const hcr_config *b)
 	assert_str_or_null(a->eks_endpoint, b->eks_endpoint);
 	assert_str_or_null(a->eks_sts_endpoint, b->eks_sts_endpoint);
 	assert_int_equal(a->eks_list_updates, b->eks_list_updates);
+	assert_str_or_null(a->aks_endpoint, b->aks_endpoint);
+	assert_str_or_null(a->aks_authority, b->aks_authority);
+	assert_str_or_null(a->gke_endpoint, b->gke_endpoint);
+	assert_str_or_null(a->gke_token_uri, b->gke_token_uri);
 }
 
 static void assert_config_is_default(const hcr_config *cfg)
