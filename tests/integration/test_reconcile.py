@@ -330,7 +330,7 @@ class TwoReconcilersTest(unittest.TestCase):
                             headers={"If-Match": f'"{v}"'})
             self.assertEqual(r.status, 200, r)
             wait_for(lambda: cloud.calls("multi-0").get("operations", {}).get("multi-0"),
-                     timeout=5, what="operation sent")
+                     timeout=20, what="operation sent")
             for rec in recs:
                 rec.stop(signal.SIGKILL)
             recs = [Hcr("reconcile", database_url=pg.url, env=env)]
@@ -358,7 +358,7 @@ class TwoReconcilersTest(unittest.TestCase):
                             headers={"If-Match": f'"{v}"'})
             self.assertEqual(r.status, 200, r)
             wait_for(lambda: cloud.calls("multi-1")["clusters"].get("multi-1", {}).get(
-                "POST /v1/clusters/{name}/operations"), timeout=5, step=0.02,
+                "POST /v1/clusters/{name}/operations"), timeout=20, step=0.02,
                 what="operation request sent")
             for rec in recs:
                 rec.stop(signal.SIGKILL)
