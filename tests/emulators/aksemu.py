@@ -25,27 +25,25 @@ import base64
 import copy
 import datetime
 import hashlib
-import heapq
 import hmac
 import ipaddress
-import itertools
 import json
 import math
 import os
 import re
-import socket
 import sys
-import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # emucore.py is next to this file
+import emucore  # noqa: E402  (the clock, faults, call log and HTTP plumbing of every emulator)
+from emucore import admin_route, merge_patch  # noqa: E402
 
 API_VERSION = "2025-10-01"
 DEFAULT_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47:contoso.onmicrosoft.com"
 DEFAULT_CLIENT = "0f2b1c3d-1111-4222-8333-944455556666:client-secret-value"
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
-MAX_BODY = 8 * 1024 * 1024
 NS = "Microsoft.ContainerService"
 CLUSTER_TYPE = "Microsoft.ContainerService/ManagedClusters"
 POOL_TYPE = "Microsoft.ContainerService/managedClusters/agentPools"
@@ -210,19 +208,6 @@ def norm_etag(value):
 
 def norm_location(loc):
     return re.sub(r"\s+", "", loc).lower()
-
-
-def merge_patch(target, patch):
-    """RFC 7396 JSON merge patch: objects merge, null deletes, anything else replaces."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            result.pop(k, None)
-        else:
-            result[k] = merge_patch(result.get(k), v)
-    return result
 
 
 def dig(d, path):
@@ -535,52 +520,26 @@ class Cluster:
             self.modified_by = who
 
 
-class Fault:
-    def __init__(self, fid, spec):
-        if not isinstance(spec, dict):
-            raise invalid("a fault is a JSON object")
-        self.id = fid
-        self.operation = spec.get("operation", "*")
-        self.status = spec.get("status")
-        self.code, self.message = spec.get("code"), spec.get("message")
-        self.count = spec.get("count", 1)
-        self.latency_ms = spec.get("latency_ms", 0)
-        self.malformed = bool(spec.get("malformed"))
-        self.drop = bool(spec.get("drop"))
-        self.cluster = spec.get("cluster")
+class Fault(emucore.Fault):
+    """An emucore fault with ARM's habits: operation aliases, "*" leaves the token endpoint
+    alone, cluster names match in any case, and "retry_after" (seconds) for Retry-After."""
+
+    STAR_SKIPS = "Token"
+
+    def canonical_operation(self, operation):
+        return OPERATION_ALIASES.get(operation, operation)
+
+    def check_more(self, spec):
         self.retry_after = spec.get("retry_after")
-        if not isinstance(self.operation, str) or not self.operation:
-            raise invalid('"operation" must be an operation name or "*"')
-        self.operation = OPERATION_ALIASES.get(self.operation, self.operation)
-        if self.status is not None and (not isinstance(self.status, int) or isinstance(
-                self.status, bool) or not 100 <= self.status <= 599):
-            raise invalid('"status" must be an HTTP status')
-        if not isinstance(self.count, int) or isinstance(self.count, bool) or self.count == 0:
-            raise invalid('"count" must be a non-zero integer (negative: until removed)')
-        if not isinstance(self.latency_ms, (int, float)) or self.latency_ms < 0:
-            raise invalid('"latency_ms" must be a non-negative number')
         if self.retry_after is not None and (not isinstance(self.retry_after, int)
                                              or self.retry_after < 0):
-            raise invalid('"retry_after" must be a non-negative integer')
-        for key in ("code", "message", "cluster"):
-            if spec.get(key) is not None and not isinstance(spec[key], str):
-                raise invalid(f'"{key}" must be a string')
-        if self.status is None and not (self.malformed or self.drop or self.latency_ms):
-            raise invalid('a fault needs "status", "malformed", "drop" or "latency_ms"')
+            raise emucore.SpecError('"retry_after" must be a non-negative integer')
 
-    def matches(self, operation, cluster):
-        if self.operation == "*":
-            if operation == "Token":
-                return False
-        elif self.operation != operation:
-            return False
-        return self.cluster is None or (cluster or "").lower() == self.cluster.lower()
+    def cluster_matches(self, cluster):
+        return (cluster or "").lower() == self.cluster.lower()
 
     def view(self):
-        return {"id": self.id, "operation": self.operation, "status": self.status,
-                "code": self.code, "message": self.message, "count": self.count,
-                "latency_ms": self.latency_ms, "malformed": self.malformed, "drop": self.drop,
-                "cluster": self.cluster, "retry_after": self.retry_after}
+        return {**super().view(), "retry_after": self.retry_after}
 
 
 class Ctx:
@@ -598,64 +557,21 @@ class Ctx:
         self.if_none_match = headers.get("If-None-Match")
 
 
-class Cloud:
-    """Every subscription's resource groups and clusters, behind one lock. Transitions are
-    due at clock times and settle lazily: each request first applies those whose time has
-    come."""
+class Cloud(emucore.Cloud):
+    """Every subscription's resource groups and clusters, with the clock, faults and call
+    log of emucore.Cloud."""
 
     def __init__(self, opts):
         self.opts = opts
-        self.lock = threading.Lock()
-        self.seq = itertools.count()
-        self.fault_ids = itertools.count(1)
-        self.bucket, self.bucket_t = float(max(1.0, opts.rate_per_s or 0)), time.monotonic()
         self.signing_key = os.urandom(32)
-        self.reset()
+        super().__init__(opts.rate_per_s)
 
     def reset(self):
-        self.offset = 0.0
+        super().reset()
         self.groups = {}  # (sub, rg lower) -> {"name", "location", "id"}
         self.clusters = {}  # (sub, rg lower, name lower) -> Cluster
         self.operations = {}  # id -> Operation
-        self.due = []  # heap of (time, seq, callable)
-        self.faults = []
-        self.fail_next = []
-        self.calls = []
         self.rate_window = {}  # (sub, kind) -> (hour, count)
-
-    def now(self):
-        return round(time.time() + self.offset, 3)
-
-    def schedule(self, when, fn):
-        heapq.heappush(self.due, (when, next(self.seq), fn))
-
-    def settle(self):
-        now = self.now()
-        while self.due and self.due[0][0] <= now:
-            t, _, fn = heapq.heappop(self.due)
-            fn(t)
-
-    def take_throttle(self):
-        rate = self.opts.rate_per_s or 0
-        if rate <= 0:
-            return True
-        now = time.monotonic()
-        self.bucket = min(max(1.0, rate), self.bucket + (now - self.bucket_t) * rate)
-        self.bucket_t = now
-        if self.bucket >= 1.0:
-            self.bucket -= 1.0
-            return True
-        return False
-
-    def take_fault(self, operation, cluster):
-        for f in self.faults:
-            if f.matches(operation, cluster):
-                if f.count > 0:
-                    f.count -= 1
-                    if f.count == 0:
-                        self.faults.remove(f)
-                return f
-        return None
 
     def take_fail_next(self, kind, cluster, pool=None):
         for f in self.fail_next:
@@ -1071,7 +987,7 @@ class Cloud:
             else:
                 op.finish(SUCCEEDED, t)
                 on_success(t)
-        self.schedule(op.due, done)
+        self.schedule_at(op.due, done)
         return op
 
     def cancel(self, op, reason):
@@ -1765,58 +1681,33 @@ def match_route(method, raw_path):
     segs = path.strip("/").split("/") if path else []
     other_method = False
     for m, tmpl, op, fn, writes, api in ROUTES:
-        if len(tmpl) != len(segs):
+        args = emucore.match_template(tmpl, segs, fold_case=True)
+        if args is None:
             continue
-        args = {}
-        for t, s in zip(tmpl, segs):
-            if t.startswith("{"):
-                value = urllib.parse.unquote(s)
-                if not value:
-                    break
-                args[t[1:-1]] = value
-            elif t.lower() != s.lower():
-                break
-        else:
-            if m == method or (method == "HEAD" and m == "GET"):
-                return op, fn, args, writes, api
-            other_method = True
+        if m == method or (method == "HEAD" and m == "GET"):
+            return op, fn, args, writes, api
+        other_method = True
     return "method" if other_method else None
 
 
 # ---- HTTP --------------------------------------------------------------------------------
 
 
-def admin_route(method, pattern):
-    def wrap(fn):
-        fn.admin_route = (method, re.compile("^" + pattern + "$"))
-        return fn
-    return wrap
-
-
 TOKEN_PATH_RE = re.compile(r"^/([^/]+)/oauth2/(v2\.0/)?token/?$")
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class Handler(emucore.Handler):
     server_version = "aksemu/1"
-    admin_routes = []
+    fault_class = Fault
+    FAIL_NEXT_KINDS = ("create", "cluster", "agentPool", "delete")
+    FAIL_NEXT_MEMBERS = ("cluster", "agentPool", "code", "message")
+    admin_errors = (ApiError,)
 
-    def log_message(self, *args):
-        if self.server.opts.verbose:
-            super().log_message(*args)
-
-    def do_GET(self):
+    def begin_request(self):
         self.request_id = str(uuid.uuid4())
         self.correlation_id = self.headers.get("x-ms-correlation-request-id") or \
             str(uuid.uuid4())
         self.extra_headers = []
-        try:
-            self.dispatch()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
     # -- replies --
 
@@ -1827,46 +1718,20 @@ class Handler(BaseHTTPRequestHandler):
             data = body
         else:
             data = json.dumps(body).encode()
-        self.send_response(status)
-        if data or status not in (202, 204):
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("x-ms-request-id", self.request_id)
-        self.send_header("x-ms-correlation-request-id", self.correlation_id)
+        ms = [("Cache-Control", "no-cache"), ("x-ms-request-id", self.request_id),
+              ("x-ms-correlation-request-id", self.correlation_id)]
         client_id = self.headers.get("x-ms-client-request-id")
         if client_id:
-            self.send_header("x-ms-client-request-id", client_id)
-        for k, v in list(headers) + self.extra_headers:
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD" and data:
-            self.wfile.write(data)
+            ms.append(("x-ms-client-request-id", client_id))
+        self.send(status, data, content_type if data or status not in (202, 204) else None,
+                  ms + list(headers) + self.extra_headers)
 
     def arm_error(self, e):
         self.reply(e.status, e.body(), headers=e.headers)
 
-    def drop_connection(self):
-        """Closes the connection without an answer (a "drop" fault)."""
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def read_body(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
-            raise ApiError(411, "LengthRequired", "send a Content-Length")
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:
-            self.close_connection = True
-            raise ApiError(413, "RequestEntityTooLarge", "the request body is too large")
-        return self.rfile.read(length) if length else b""
+    def refuse_body(self, e):
+        code = "LengthRequired" if e.status == 411 else "RequestEntityTooLarge"
+        self.arm_error(ApiError(e.status, code, e.message))
 
     @property
     def base(self):
@@ -1874,15 +1739,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- dispatch --
 
-    def dispatch(self):
-        url = urllib.parse.urlsplit(self.path)
-        raw_path, raw_query = url.path, url.query
-        try:
-            raw = self.read_body()
-        except ApiError as e:
-            return self.arm_error(e)
-        if raw_path == "/admin" or raw_path.startswith("/admin/"):
-            return self.dispatch_admin(raw_path, raw_query, raw)
+    def dispatch_cloud(self, raw_path, raw_query, raw):
         m = TOKEN_PATH_RE.match(raw_path)
         if m:
             return self.dispatch_token(urllib.parse.unquote(m.group(1)), bool(m.group(2)), raw)
@@ -1901,8 +1758,7 @@ class Handler(BaseHTTPRequestHandler):
                  "ignored": list(ctx.ignored) if ctx else [],
                  "time": cloud.now(), "wallTime": round(time.time(), 3),
                  "requestId": self.request_id, "correlationId": self.correlation_id}
-        with cloud.lock:
-            cloud.calls.append(entry)
+        cloud.record(entry)
 
     # -- Azure AD --
 
@@ -1921,25 +1777,22 @@ class Handler(BaseHTTPRequestHandler):
         cloud, opts = self.server.cloud, self.server.opts
         form = dict(urllib.parse.parse_qsl(raw.decode(errors="replace"), keep_blank_values=True))
         client = form.get("client_id")
+
+        def log(status):
+            self.log_call(cloud, "Token", status, client=client)
+
         try:
             if self.command != "POST":
                 raise AadError(405, "invalid_request", 900561,
                                "The endpoint only accepts POST requests.")
             with cloud.lock:
                 fault = cloud.take_fault("Token", None)
-            if fault is not None:
-                if fault.latency_ms:
-                    time.sleep(fault.latency_ms / 1000.0)
-                if fault.drop:
-                    self.log_call(cloud, "Token", 0, client=client)
-                    return self.drop_connection()
-                if fault.malformed:
-                    self.log_call(cloud, "Token", fault.status or 200, client=client)
-                    return self.reply(fault.status or 200, b'{"token_type":"Bearer","acc')
-                if fault.status is not None:
-                    raise AadError(fault.status, fault.code or TOKEN_FAULT_CODES.get(
-                        fault.status, "server_error"), 50000 + fault.status % 1000,
-                        fault.message or f"Injected fault: HTTP {fault.status}.")
+            if self.play_fault(fault, log, b'{"token_type":"Bearer","acc'):
+                return
+            if fault is not None and fault.status is not None:
+                raise AadError(fault.status, fault.code or TOKEN_FAULT_CODES.get(
+                    fault.status, "server_error"), 50000 + fault.status % 1000,
+                    fault.message or f"Injected fault: HTTP {fault.status}.")
             tenant = opts.tenant_aliases.get(tenant_part.lower())
             if tenant is None:
                 raise AadError(400, "invalid_request", 90002,
@@ -2002,7 +1855,7 @@ class Handler(BaseHTTPRequestHandler):
                                "consented to by any user in the tenant. You might have sent "
                                "your authentication request to the wrong tenant.")
         except AadError as e:
-            self.log_call(cloud, "Token", e.status, client=client)
+            log(e.status)
             return self.aad_error(e)
         now = time.time()
         lifetime = opts.token_seconds
@@ -2020,7 +1873,7 @@ class Handler(BaseHTTPRequestHandler):
         token = signing_input + "." + b64url(sig)
         expires = max(1, int(math.ceil(lifetime)) - 1) if lifetime > 1 else max(
             1, int(math.ceil(lifetime)))
-        self.log_call(cloud, "Token", 200, client=client)
+        log(200)
         if v2:
             body = {"token_type": "Bearer", "expires_in": expires, "ext_expires_in": expires,
                     "access_token": token}
@@ -2138,8 +1991,7 @@ class Handler(BaseHTTPRequestHandler):
                 kind = "writes" if writes else "reads"
                 self.extra_headers.append((f"x-ms-ratelimit-remaining-subscription-{kind}",
                                            str(cloud.remaining(ctx.sub, kind))))
-            throttled = not cloud.take_throttle()
-            fault = None if throttled else cloud.take_fault(op, ctx.cluster)
+            throttled, fault = cloud.admit(op, ctx.cluster)
         if throttled:
             self.log_call(cloud, op, 429, ctx)
             wait = max(1, int(math.ceil(1.0 / opts.rate_per_s)))
@@ -2147,26 +1999,20 @@ class Handler(BaseHTTPRequestHandler):
                 429, "TooManyRequests", "The request is being throttled as the limit has been "
                 "reached for this subscription. For more information, see - "
                 "https://aka.ms/srpthrottlinglimits", headers=[("Retry-After", str(wait))]))
-        if fault is not None:
-            if fault.latency_ms:
-                time.sleep(fault.latency_ms / 1000.0)  # outside the lock
-            if fault.drop:
-                self.log_call(cloud, op, 0, ctx)
-                return self.drop_connection()
-            if fault.malformed:
-                self.log_call(cloud, op, fault.status or 200, ctx)
-                return self.reply(fault.status or 200, b'{"id": "/subscriptions/trunc')
-            if fault.status is not None:
-                self.log_call(cloud, op, fault.status, ctx)
-                code = fault.code or FAULT_CODES.get(fault.status, "InternalServerError")
-                headers = []
-                if fault.status in (429, 503) or fault.retry_after is not None:
-                    headers.append(("Retry-After", str(fault.retry_after
-                                                       if fault.retry_after is not None else 1)))
-                return self.arm_error(ApiError(fault.status, code, fault.message or (
-                    "The request is being throttled as the limit has been reached for this "
-                    "subscription." if fault.status == 429 else
-                    f"Injected fault: HTTP {fault.status}."), headers=headers))
+        if self.play_fault(fault, lambda status: self.log_call(cloud, op, status, ctx),
+                           b'{"id": "/subscriptions/trunc'):
+            return
+        if fault is not None and fault.status is not None:
+            self.log_call(cloud, op, fault.status, ctx)
+            code = fault.code or FAULT_CODES.get(fault.status, "InternalServerError")
+            headers = []
+            if fault.status in (429, 503) or fault.retry_after is not None:
+                headers.append(("Retry-After", str(fault.retry_after
+                                                   if fault.retry_after is not None else 1)))
+            return self.arm_error(ApiError(fault.status, code, fault.message or (
+                "The request is being throttled as the limit has been reached for this "
+                "subscription." if fault.status == 429 else
+                f"Injected fault: HTTP {fault.status}."), headers=headers))
         if self.command in ("PUT", "PATCH"):
             try:
                 ctx.body = json.loads(raw) if raw.strip() else None
@@ -2187,39 +2033,34 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- admin --
 
-    def dispatch_admin(self, raw_path, raw_query, raw):
-        cloud = self.server.cloud
-        exists = False
-        for method, regex, attr in self.admin_routes:
-            m = regex.match(raw_path)
-            if not m:
-                continue
-            exists = True
-            if method != self.command:
-                continue
-            args = {k: urllib.parse.unquote(v) for k, v in m.groupdict().items()}
-            try:
-                body = None
-                if self.command in ("POST", "PATCH", "PUT"):
-                    try:
-                        body = json.loads(raw) if raw.strip() else {}
-                    except (ValueError, UnicodeDecodeError) as e:
-                        raise ApiError(400, "InvalidRequestContent", f"the body is not JSON: {e}")
-                    if not isinstance(body, dict):
-                        raise ApiError(400, "InvalidRequestContent",
-                                       "the body must be a JSON object")
-                query = urllib.parse.parse_qs(raw_query)
-                with cloud.lock:
-                    cloud.settle()
-                    status, out = getattr(self, attr)(cloud, body=body, query=query, **args)
-            except ApiError as e:
-                return self.reply(e.status, e.body())
-            return self.reply(status, out)
-        if exists:
-            return self.reply(405, {"error": {"code": "MethodNotAllowed",
-                                              "message": f"{self.command} is not allowed here"}})
-        return self.reply(404, {"error": {"code": "NotFound",
-                                          "message": f"no admin route {raw_path}"}})
+    def run_admin(self, fn, cloud, **kwargs):
+        """Every admin route runs under the lock, after settling."""
+        with cloud.lock:
+            cloud.settle()
+            return fn(cloud, **kwargs)
+
+    @staticmethod
+    def bad_body(message):
+        return ApiError(400, "InvalidRequestContent", message)
+
+    @staticmethod
+    def bad_value(message):
+        return invalid(message)
+
+    def admin_error(self, e):
+        self.reply(e.status, e.body())
+
+    def admin_missing(self, status, message):
+        code = "MethodNotAllowed" if status == 405 else "NotFound"
+        self.reply(status, {"error": {"code": code, "message": message}})
+
+    def select_calls(self, calls, query):
+        """?cluster= in any case, and ?operation=."""
+        only = query.get("cluster", [None])[0]
+        op = query.get("operation", [None])[0]
+        return [dict(c) for c in calls
+                if (only is None or (c["cluster"] or "").lower() == only.lower())
+                and (op is None or c["operation"] == op)]
 
     @staticmethod
     def admin_sub(cloud, body=None, query=None):
@@ -2462,69 +2303,6 @@ class Handler(BaseHTTPRequestHandler):
         c.touch(self.portal_who(cloud, None))
         return 200, {"deleted": p.name}
 
-    @admin_route("GET", r"/admin/fail-next")
-    def admin_fail_next_list(self, cloud, **_):
-        return 200, {"armed": copy.deepcopy(cloud.fail_next)}
-
-    @admin_route("POST", r"/admin/fail-next")
-    def admin_fail_next(self, cloud, body, **_):
-        kind = body.get("kind")
-        if kind not in ("create", "cluster", "agentPool", "delete"):
-            raise invalid('"kind" must be "create", "cluster", "agentPool" or "delete"')
-        for k in ("cluster", "agentPool", "code", "message"):
-            if body.get(k) is not None and not isinstance(body[k], str):
-                raise invalid(f'"{k}" must be a string')
-        entry = {k: body.get(k) for k in ("kind", "cluster", "agentPool", "code", "message")}
-        cloud.fail_next.append(entry)
-        return 201, {"armed": copy.deepcopy(cloud.fail_next)}
-
-    @admin_route("DELETE", r"/admin/fail-next")
-    def admin_fail_next_clear(self, cloud, **_):
-        cloud.fail_next = []
-        return 200, {"armed": []}
-
-    @admin_route("GET", r"/admin/calls")
-    def admin_calls(self, cloud, query, **_):
-        only = query.get("cluster", [None])[0]
-        op = query.get("operation", [None])[0]
-        calls = [dict(c) for c in cloud.calls
-                 if (only is None or (c["cluster"] or "").lower() == only.lower())
-                 and (op is None or c["operation"] == op)]
-        return 200, {"calls": calls, "total": len(calls)}
-
-    @admin_route("DELETE", r"/admin/calls")
-    def admin_calls_clear(self, cloud, **_):
-        cloud.calls = []
-        return 200, {"calls": [], "total": 0}
-
-    @admin_route("GET", r"/admin/clock")
-    def admin_clock(self, cloud, **_):
-        return 200, {"offset": cloud.offset, "now": cloud.now(), "wall": time.time()}
-
-    @admin_route("POST", r"/admin/clock")
-    def admin_clock_advance(self, cloud, body, **_):
-        adv = body.get("advance", 0)
-        if not isinstance(adv, (int, float)) or isinstance(adv, bool) or adv < 0:
-            raise invalid('"advance" must be a non-negative number of seconds')
-        cloud.offset += adv
-        cloud.settle()
-        return 200, {"offset": cloud.offset, "now": cloud.now(), "wall": time.time()}
-
-    @admin_route("GET", r"/admin/faults")
-    def admin_faults(self, cloud, **_):
-        return 200, {"faults": [f.view() for f in cloud.faults]}
-
-    @admin_route("POST", r"/admin/faults")
-    def admin_add_fault(self, cloud, body, **_):
-        f = Fault(next(cloud.fault_ids), body)
-        cloud.faults.append(f)
-        return 201, f.view()
-
-    @admin_route("DELETE", r"/admin/faults")
-    def admin_clear_faults(self, cloud, **_):
-        cloud.faults = []
-        return 200, {"faults": []}
-
     @admin_route("POST", r"/admin/kube-token")
     def admin_kube_token(self, cloud, body, **_):
         token = body.get("token")
@@ -2536,27 +2314,7 @@ class Handler(BaseHTTPRequestHandler):
         return 200, {"valid": False, "subscription": None, "resourceGroup": None,
                      "cluster": None, "user": None}
 
-    @admin_route("POST", r"/admin/reset")
-    def admin_reset(self, cloud, **_):
-        cloud.reset()
-        return 200, {"reset": True}
-
-
-for _attr, _fn in list(vars(Handler).items()):
-    if hasattr(_fn, "admin_route"):
-        Handler.admin_routes.append((_fn.admin_route[0], _fn.admin_route[1], _attr))
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-
-
-def watchdog(server, parent, deadline):
-    """Stops the server when its parent dies or its time is up."""
-    while time.monotonic() < deadline and os.getppid() == parent:
-        time.sleep(0.2)
-    server.shutdown()
+Handler.admin_routes = emucore.admin_routes_of(Handler)
 
 
 def parse_options(argv):
@@ -2609,18 +2367,10 @@ def parse_options(argv):
 
 def main(argv=None):
     opts = parse_options(argv)
-    server = Server(("127.0.0.1", opts.port), Handler)
+    server = emucore.Server(("127.0.0.1", opts.port), Handler)
     server.opts = opts
     server.cloud = Cloud(opts)
-    threading.Thread(target=watchdog, daemon=True,
-                     args=(server, os.getppid(), time.monotonic() + opts.max_seconds)).start()
-    print(f"listening on 127.0.0.1:{server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    server.server_close()
-    return 0
+    return emucore.serve(server, opts.max_seconds)
 
 
 # ---- the ARM template schema --------------------------------------------------------------

@@ -22,26 +22,24 @@ import base64
 import copy
 import datetime
 import hashlib
-import heapq
 import hmac
 import ipaddress
-import itertools
 import json
 import os
 import re
-import socket
 import sys
-import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape as xml_escape
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # emucore.py is next to this file
+import emucore  # noqa: E402  (the clock, faults, call log and HTTP plumbing of every emulator)
+from emucore import admin_route, merge_patch  # noqa: E402
 
 DEFAULT_KEYS = "AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
-MAX_BODY = 8 * 1024 * 1024
 MAX_SKEW = 300  # seconds between X-Amz-Date and real time
 KUBE_TOKEN_LIFETIME = 900  # aws-iam-authenticator accepts tokens signed in the last 15 min
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -364,19 +362,6 @@ def rand_hex(n):
     return uuid.uuid4().hex[:n]
 
 
-def merge_patch(target, patch):
-    """RFC 7396 JSON merge patch: objects merge, null deletes, anything else replaces."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            result.pop(k, None)
-        else:
-            result[k] = merge_patch(result.get(k), v)
-    return result
-
-
 def logging_view(enabled):
     """The clusterLogging list as EKS shows it: one entry per enabled state."""
     on = [t for t in LOG_TYPES if t in enabled]
@@ -594,45 +579,6 @@ class Cluster:
         return ng.updates.get(update_id) if ng else None
 
 
-class Fault:
-    def __init__(self, fid, spec):
-        if not isinstance(spec, dict):
-            raise invalid("a fault is a JSON object")
-        self.id = fid
-        self.operation = spec.get("operation", "*")
-        self.status = spec.get("status")
-        self.code, self.message = spec.get("code"), spec.get("message")
-        self.count = spec.get("count", 1)
-        self.latency_ms = spec.get("latency_ms", 0)
-        self.malformed = bool(spec.get("malformed"))
-        self.drop = bool(spec.get("drop"))
-        self.cluster = spec.get("cluster")
-        if not isinstance(self.operation, str) or not self.operation:
-            raise invalid('"operation" must be an operation name or "*"')
-        if self.status is not None and (not isinstance(self.status, int) or isinstance(
-                self.status, bool) or not 100 <= self.status <= 599):
-            raise invalid('"status" must be an HTTP status')
-        if not isinstance(self.count, int) or isinstance(self.count, bool) or self.count == 0:
-            raise invalid('"count" must be a non-zero integer (negative: until removed)')
-        if not isinstance(self.latency_ms, (int, float)) or self.latency_ms < 0:
-            raise invalid('"latency_ms" must be a non-negative number')
-        for key in ("code", "message", "cluster"):
-            if spec.get(key) is not None and not isinstance(spec[key], str):
-                raise invalid(f'"{key}" must be a string')
-        if self.status is None and not (self.malformed or self.drop or self.latency_ms):
-            raise invalid('a fault needs "status", "malformed", "drop" or "latency_ms"')
-
-    def matches(self, operation, cluster):
-        return (self.operation in ("*", operation)
-                and (self.cluster is None or self.cluster == cluster))
-
-    def view(self):
-        return {"id": self.id, "operation": self.operation, "status": self.status,
-                "code": self.code, "message": self.message, "count": self.count,
-                "latency_ms": self.latency_ms, "malformed": self.malformed, "drop": self.drop,
-                "cluster": self.cluster}
-
-
 class Ctx:
     """One cloud call: what the handler needs and what the call log records."""
 
@@ -644,81 +590,25 @@ class Ctx:
         self.token, self.replay, self.pending_token = None, False, None
 
 
-class Cloud:
-    """Every region's clusters, behind one lock. Transitions are due at clock times and
-    settle lazily: each request first applies those whose time has come."""
+class Cloud(emucore.Cloud):
+    """Every region's clusters, with the clock, faults and call log of emucore.Cloud."""
 
     def __init__(self, opts):
         self.opts = opts
         self.account = opts.account
-        self.lock = threading.Lock()
-        self.seq = itertools.count()
-        self.fault_ids = itertools.count(1)
-        self.bucket, self.bucket_t = float(max(1.0, opts.rate_per_s or 0)), time.monotonic()
-        self.reset()
+        super().__init__(opts.rate_per_s)
 
     def reset(self):
-        self.offset = 0.0
+        super().reset()
         self.regions = {}
         self.tokens = {}  # (region, op, cluster, nodegroup, token) -> (fingerprint, object)
-        self.due = []  # heap of (time, seq, callable)
-        self.faults = []
-        self.fail_next = []
-        self.calls = []
         self.replays = 0
-
-    def now(self):
-        return round(time.time() + self.offset, 3)
 
     def clusters(self, region):
         return self.regions.setdefault(region, {})
 
-    def schedule(self, delay, fn):
-        t = round(self.now() + max(0.0, delay), 3)
-        heapq.heappush(self.due, (t, next(self.seq), fn))
-        return t
-
-    def settle(self):
-        now = self.now()
-        while self.due and self.due[0][0] <= now:
-            t, _, fn = heapq.heappop(self.due)
-            fn(t)
-
-    def take_throttle(self):
-        rate = self.opts.rate_per_s or 0
-        if rate <= 0:
-            return True
-        now = time.monotonic()
-        self.bucket = min(max(1.0, rate), self.bucket + (now - self.bucket_t) * rate)
-        self.bucket_t = now
-        if self.bucket >= 1.0:
-            self.bucket -= 1.0
-            return True
-        return False
-
-    def take_fault(self, operation, cluster):
-        for f in self.faults:
-            if f.matches(operation, cluster):
-                if f.count > 0:
-                    f.count -= 1
-                    if f.count == 0:
-                        self.faults.remove(f)
-                return f
-        return None
-
     def take_fail_next(self, kind, cluster, nodegroup=None, utype=None):
-        for f in self.fail_next:
-            if f["kind"] != kind:
-                continue
-            if f.get("cluster") not in (None, cluster):
-                continue
-            if f.get("nodegroup") not in (None, nodegroup):
-                continue
-            if f.get("updateType") not in (None, utype):
-                continue
-            self.fail_next.remove(f)
-            return f
-        return None
+        return self.take_armed(kind, cluster=cluster, nodegroup=nodegroup, updateType=utype)
 
     # -- idempotency tokens --
 
@@ -1655,18 +1545,8 @@ def match_route(method, raw_path):
     if raw_path.endswith("/") and raw_path != "/":
         return None
     for m, tmpl, op, fn in ROUTES:
-        if m != method or len(tmpl) != len(segs):
-            continue
-        args = {}
-        for t, s in zip(tmpl, segs):
-            if t.startswith("{"):
-                value = urllib.parse.unquote(s)
-                if not value:
-                    break
-                args[t[1:-1]] = value
-            elif t != s:
-                break
-        else:
+        args = emucore.match_template(tmpl, segs) if m == method else None
+        if args is not None:
             return op, fn, args
     return None
 
@@ -1680,45 +1560,17 @@ class AuthError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def admin_route(method, pattern):
-    def wrap(fn):
-        fn.admin_route = (method, re.compile("^" + pattern + "$"))
-        return fn
-    return wrap
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class Handler(emucore.Handler):
     server_version = "eksemu/1"
-    admin_routes = []
-
-    def log_message(self, *args):
-        if self.server.opts.verbose:
-            super().log_message(*args)
-
-    def do_GET(self):
-        self.request_id = str(uuid.uuid4())
-        try:
-            self.dispatch()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
+    FAIL_NEXT_KINDS = ("update", "create", "nodegroup-create")
+    FAIL_NEXT_MEMBERS = ("cluster", "nodegroup", "errorCode", "errorMessage", "updateType")
+    admin_errors = (ApiError,)
 
     # -- replies --
 
     def reply(self, status, body, content_type="application/json", headers=()):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-amzn-RequestId", self.request_id)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        self.send(status, data, content_type, [("x-amzn-RequestId", self.request_id), *headers])
 
     def api_error(self, e):
         self.reply(e.status, e.body(), headers=[("x-amzn-ErrorType", e.code)])
@@ -1732,39 +1584,12 @@ class Handler(BaseHTTPRequestHandler):
                 f'  </Error>\n  <RequestId>{self.request_id}</RequestId>\n</ErrorResponse>\n')
         self.reply(status, body.encode(), content_type="text/xml")
 
-    def drop_connection(self):
-        """Closes the connection without an answer (a "drop" fault)."""
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def read_body(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
-            raise ApiError(411, "BadRequestException", "send a Content-Length")
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:
-            self.close_connection = True
-            raise ApiError(413, "BadRequestException", "the request body is too large")
-        return self.rfile.read(length) if length else b""
+    def refuse_body(self, e):
+        self.api_error(ApiError(e.status, "BadRequestException", e.message))
 
     # -- dispatch --
 
-    def dispatch(self):
-        url = urllib.parse.urlsplit(self.path)
-        raw_path, raw_query = url.path, url.query
-        try:
-            raw = self.read_body()
-        except ApiError as e:
-            return self.api_error(e)
-        if raw_path == "/admin" or raw_path.startswith("/admin/"):
-            return self.dispatch_admin(raw_path, raw_query, raw)
+    def dispatch_cloud(self, raw_path, raw_query, raw):
         if raw_path in ("", "/"):
             return self.dispatch_sts(raw_path, raw_query, raw)
         return self.dispatch_eks(raw_path, raw_query, raw)
@@ -1775,8 +1600,7 @@ class Handler(BaseHTTPRequestHandler):
                  "region": region, "cluster": cluster, "nodegroup": nodegroup, "token": token,
                  "replay": replay, "time": cloud.now(), "wallTime": round(time.time(), 3),
                  "accessKeyId": akid, "requestId": self.request_id}
-        with cloud.lock:
-            cloud.calls.append(entry)
+        cloud.record(entry)
 
     def header_values(self, name):
         return self.headers.get_all(name)
@@ -1911,27 +1735,23 @@ class Handler(BaseHTTPRequestHandler):
         if op in ("TagResource", "UntagResource", "ListTagsForResource"):
             m = ARN_RE.fullmatch(args.get("resourceArn", ""))
             target = m.group(4).split("/")[0] if m else None
+
+        def log(status):
+            self.log_call(cloud, op, status, region, target, akid=akid)
+
         with cloud.lock:
-            throttled = not cloud.take_throttle()
-            fault = None if throttled else cloud.take_fault(op, target)
+            throttled, fault = cloud.admit(op, target)
         if throttled:
-            self.log_call(cloud, op, 429, region, target, akid=akid)
+            log(429)
             return self.api_error(ApiError(429, "ThrottlingException", "Rate exceeded", target))
-        if fault is not None:
-            if fault.latency_ms:
-                time.sleep(fault.latency_ms / 1000.0)  # outside the lock
-            if fault.drop:
-                self.log_call(cloud, op, 0, region, target, akid=akid)
-                return self.drop_connection()
-            if fault.malformed:
-                self.log_call(cloud, op, fault.status or 200, region, target, akid=akid)
-                return self.reply(fault.status or 200, b'{"cluster": {"name": "trunc')
-            if fault.status is not None:
-                self.log_call(cloud, op, fault.status, region, target, akid=akid)
-                code = fault.code or FAULT_CODES.get(fault.status, "ServerException")
-                return self.api_error(ApiError(fault.status, code, fault.message or (
-                    "Rate exceeded" if fault.status == 429 else
-                    f"Injected fault: HTTP {fault.status}"), target))
+        if self.play_fault(fault, log, b'{"cluster": {"name": "trunc'):
+            return
+        if fault is not None and fault.status is not None:
+            log(fault.status)
+            code = fault.code or FAULT_CODES.get(fault.status, "ServerException")
+            return self.api_error(ApiError(fault.status, code, fault.message or (
+                "Rate exceeded" if fault.status == 429 else
+                f"Injected fault: HTTP {fault.status}"), target))
         ctx = Ctx(op, self.command, raw_path, region, args, query, body, akid)
         try:
             with cloud.lock:
@@ -2153,36 +1973,25 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- admin --
 
-    def dispatch_admin(self, raw_path, raw_query, raw):
-        cloud = self.server.cloud
-        exists = False
-        for method, regex, attr in self.admin_routes:
-            m = regex.match(raw_path)
-            if not m:
-                continue
-            exists = True
-            if method != self.command:
-                continue
-            args = {k: urllib.parse.unquote(v) for k, v in m.groupdict().items()}
-            try:
-                body = None
-                if self.command in ("POST", "PATCH", "PUT"):
-                    try:
-                        body = json.loads(raw) if raw.strip() else {}
-                    except (ValueError, UnicodeDecodeError) as e:
-                        raise ApiError(400, "SerializationException", f"the body is not JSON: {e}")
-                    if not isinstance(body, dict):
-                        raise ApiError(400, "SerializationException",
-                                       "the body must be a JSON object")
-                query = urllib.parse.parse_qs(raw_query)
-                status, out = getattr(self, attr)(cloud, body=body, query=query, **args)
-            except ApiError as e:
-                return self.reply(e.status, {"code": e.code, "message": e.message},
-                                  headers=[("x-amzn-ErrorType", e.code)])
-            return self.reply(status, out)
-        if exists:
-            return self.plain_error(405, "MethodNotAllowed", f"{self.command} is not allowed here")
-        return self.plain_error(404, "UnknownOperationException", f"no admin route {raw_path}")
+    @staticmethod
+    def bad_body(message):
+        return ApiError(400, "SerializationException", message)
+
+    @staticmethod
+    def bad_value(message):
+        return invalid(message)
+
+    def admin_error(self, e):
+        self.reply(e.status, {"code": e.code, "message": e.message},
+                   headers=[("x-amzn-ErrorType", e.code)])
+
+    def admin_missing(self, status, message):
+        code = "MethodNotAllowed" if status == 405 else "UnknownOperationException"
+        self.plain_error(status, code, message)
+
+    def calls_view(self, calls):
+        return {"calls": calls, "total": len(calls),
+                "replays": sum(1 for c in calls if c["replay"])}
 
     @staticmethod
     def admin_cluster(cloud, region, name):
@@ -2333,85 +2142,6 @@ class Handler(BaseHTTPRequestHandler):
             cloud.forget_tokens(region, name, ng)
             return 200, {"deleted": ng}
 
-    @admin_route("GET", r"/admin/fail-next")
-    def admin_fail_next_list(self, cloud, **_):
-        with cloud.lock:
-            return 200, {"armed": copy.deepcopy(cloud.fail_next)}
-
-    @admin_route("POST", r"/admin/fail-next")
-    def admin_fail_next(self, cloud, body, **_):
-        kind = body.get("kind")
-        if kind not in ("update", "create", "nodegroup-create"):
-            raise invalid('"kind" must be "update", "create" or "nodegroup-create"')
-        for k in ("cluster", "nodegroup", "errorCode", "errorMessage", "updateType"):
-            if body.get(k) is not None and not isinstance(body[k], str):
-                raise invalid(f'"{k}" must be a string')
-        entry = {k: body.get(k) for k in ("kind", "cluster", "nodegroup", "errorCode",
-                                          "errorMessage", "updateType")}
-        with cloud.lock:
-            cloud.fail_next.append(entry)
-            return 201, {"armed": copy.deepcopy(cloud.fail_next)}
-
-    @admin_route("DELETE", r"/admin/fail-next")
-    def admin_fail_next_clear(self, cloud, **_):
-        with cloud.lock:
-            cloud.fail_next = []
-            return 200, {"armed": []}
-
-    @admin_route("GET", r"/admin/calls")
-    def admin_calls(self, cloud, query, **_):
-        only = query.get("cluster", [None])[0]
-        with cloud.lock:
-            calls = [dict(c) for c in cloud.calls if only in (None, c["cluster"])]
-            return 200, {"calls": calls, "total": len(calls),
-                         "replays": sum(1 for c in calls if c["replay"])}
-
-    @admin_route("DELETE", r"/admin/calls")
-    def admin_calls_clear(self, cloud, **_):
-        with cloud.lock:
-            cloud.calls = []
-            return 200, {"calls": [], "total": 0, "replays": 0}
-
-    @admin_route("GET", r"/admin/clock")
-    def admin_clock(self, cloud, **_):
-        with cloud.lock:
-            cloud.settle()
-            return 200, {"offset": cloud.offset, "now": cloud.now(), "wall": time.time()}
-
-    @admin_route("POST", r"/admin/clock")
-    def admin_clock_advance(self, cloud, body, **_):
-        adv = body.get("advance", 0)
-        if not isinstance(adv, (int, float)) or isinstance(adv, bool) or adv < 0:
-            raise invalid('"advance" must be a non-negative number of seconds')
-        with cloud.lock:
-            cloud.offset += adv
-            cloud.settle()
-            return 200, {"offset": cloud.offset, "now": cloud.now(), "wall": time.time()}
-
-    @admin_route("GET", r"/admin/faults")
-    def admin_faults(self, cloud, **_):
-        with cloud.lock:
-            return 200, {"faults": [f.view() for f in cloud.faults]}
-
-    @admin_route("POST", r"/admin/faults")
-    def admin_add_fault(self, cloud, body, **_):
-        with cloud.lock:
-            f = Fault(next(cloud.fault_ids), body)
-            cloud.faults.append(f)
-            return 201, f.view()
-
-    @admin_route("DELETE", r"/admin/faults")
-    def admin_clear_faults(self, cloud, **_):
-        with cloud.lock:
-            cloud.faults = []
-            return 200, {"faults": []}
-
-    @admin_route("POST", r"/admin/reset")
-    def admin_reset(self, cloud, **_):
-        with cloud.lock:
-            cloud.reset()
-            return 200, {"reset": True}
-
     @admin_route("POST", r"/admin/kube-token")
     def admin_kube_token(self, cloud, body, **_):
         token, cluster = body.get("token"), body.get("cluster")
@@ -2438,21 +2168,7 @@ class Handler(BaseHTTPRequestHandler):
         return 200, out
 
 
-for _attr, _fn in list(vars(Handler).items()):
-    if hasattr(_fn, "admin_route"):
-        Handler.admin_routes.append((_fn.admin_route[0], _fn.admin_route[1], _attr))
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-
-
-def watchdog(server, parent, deadline):
-    """Stops the server when its parent dies or its time is up."""
-    while time.monotonic() < deadline and os.getppid() == parent:
-        time.sleep(0.2)
-    server.shutdown()
+Handler.admin_routes = emucore.admin_routes_of(Handler)
 
 
 def parse_keys(text):
@@ -2489,18 +2205,10 @@ def main(argv=None):
         raise SystemExit("eksemu: --account must be 12 digits")
     opts.key_map = parse_keys(opts.keys)
 
-    server = Server(("127.0.0.1", opts.port), Handler)
+    server = emucore.Server(("127.0.0.1", opts.port), Handler)
     server.opts = opts
     server.cloud = Cloud(opts)
-    threading.Thread(target=watchdog, daemon=True,
-                     args=(server, os.getppid(), time.monotonic() + opts.max_seconds)).start()
-    print(f"listening on 127.0.0.1:{server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    server.server_close()
-    return 0
+    return emucore.serve(server, opts.max_seconds)
 
 
 if __name__ == "__main__":

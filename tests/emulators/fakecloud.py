@@ -37,7 +37,10 @@ import threading
 import time
 import urllib.parse
 from collections import Counter, defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # emucore.py is next to this file
+import emucore  # noqa: E402  (body limit, merge patch, server and watchdog of every emulator)
 
 ACTIVE, UPDATING, CREATING, DELETING = "ACTIVE", "UPDATING", "CREATING", "DELETING"
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
@@ -208,19 +211,6 @@ def check_operation_paths(pool, changes):
         if p != pool:
             where = f"pool {pool!r}" if pool is not None else "the cluster"
             raise invalid(f"change path {path!r} is outside the operation's target ({where})")
-
-
-def merge_patch(target, patch):
-    """RFC 7396 JSON merge patch; returns a new value."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            result.pop(k, None)
-        else:
-            result[k] = merge_patch(result.get(k), v)
-    return result
 
 
 # ---- state -------------------------------------------------------------------------------
@@ -468,19 +458,6 @@ class Handler(BaseHTTPRequestHandler):
     def error(self, status, code, message):
         self.reply(status, {"error": {"code": code, "message": message}})
 
-    def read_body(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
-            raise CloudError(411, "LengthRequired", "send a Content-Length")
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:
-            self.close_connection = True
-            raise CloudError(413, "RequestTooLarge", "the request body is too large")
-        return self.rfile.read(length) if length else b""
-
     def json_body(self, raw):
         if not raw:
             return {}
@@ -509,9 +486,10 @@ class Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         path, query = url.path, urllib.parse.parse_qs(url.query)
         try:
-            raw = self.read_body()
-        except CloudError as e:
-            return self.error(e.status, e.code, e.message)
+            raw = emucore.read_body(self, MAX_BODY)
+        except emucore.BodyError as e:
+            code = "LengthRequired" if e.status == 411 else "RequestTooLarge"
+            return self.error(e.status, code, e.message)
         name, is_cloud, args, exists = self.match(path)
         cluster = None
         if is_cloud:
@@ -696,7 +674,7 @@ class Handler(BaseHTTPRequestHandler):
     @route("PATCH", r"/admin/clusters/(?P<name>[^/]+)", "/admin/clusters/{name}", cloud=False)
     def admin_patch(self, cloud, name, body, **_):
         c = self.cluster_or_404(cloud, name)
-        c.document = merge_patch(c.document, body)
+        c.document = emucore.merge_patch(c.document, body)
         return 200, c.view()
 
     @route("DELETE", r"/admin/clusters/(?P<name>[^/]+)", "/admin/clusters/{name}", cloud=False)
@@ -771,16 +749,8 @@ for _attr, _fn in list(vars(Handler).items()):
         Handler.route_handlers[(_fn.route[0], _fn.route[2])] = _attr
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
+class Server(emucore.Server):
     request_queue_size = 1024  # the benchmark opens many connections at once
-
-
-def watchdog(server, parent, deadline):
-    """Stops the server when its parent dies or its time is up."""
-    while time.monotonic() < deadline and os.getppid() == parent:
-        time.sleep(0.2)
-    server.shutdown()
 
 
 def main(argv=None):
@@ -798,15 +768,7 @@ def main(argv=None):
     server.latency = args.latency_ms / 1000.0
     server.token = args.token
     server.verbose = args.verbose
-    threading.Thread(target=watchdog, daemon=True,
-                     args=(server, os.getppid(), time.monotonic() + args.max_seconds)).start()
-    print(f"listening on 127.0.0.1:{server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    server.server_close()
-    return 0
+    return emucore.serve(server, args.max_seconds)
 
 
 if __name__ == "__main__":

@@ -25,21 +25,16 @@ import base64
 import copy
 import datetime
 import hashlib
-import heapq
 import ipaddress
-import itertools
 import json
 import os
 import re
 import secrets
-import socket
 import sys
-import threading
 import time
 import traceback
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 try:
     from cryptography import x509
@@ -50,6 +45,10 @@ except ImportError:  # pragma: no cover - depends on the machine
     sys.exit("gkeemu: the Python package `cryptography` is needed (apt-get install "
              "python3-cryptography)")
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # emucore.py is next to this file
+import emucore  # noqa: E402  (the clock, faults, call log and HTTP plumbing of every emulator)
+from emucore import admin_route, merge_patch  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_KEY_FILE = os.path.join(ROOT, "tests", "fixtures", "gke", "service-account.json")
@@ -57,7 +56,6 @@ DEFAULT_PROJECT = "hcr-test-project"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-MAX_BODY = 8 * 1024 * 1024
 JWT_SKEW = 300  # seconds of clock skew allowed on iat/exp
 JWT_MAX_LIFETIME = 3600
 
@@ -218,19 +216,6 @@ def rfc3339(t, nanos=False):
     if nanos:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond:06d}000Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
-def merge_patch(target, patch):
-    """RFC 7396 JSON merge patch: objects merge, null deletes, anything else replaces."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            result.pop(k, None)
-        else:
-            result[k] = merge_patch(result.get(k), v)
-    return result
 
 
 def short_hash(value, n=8):
@@ -580,47 +565,21 @@ class Cluster:
         return f"projects/{self.project}/locations/{self.location}/clusters/{self.name}"
 
 
-class Fault:
+class Fault(emucore.Fault):
+    """An emucore fault whose operation is a method id or "token" ("*" leaves the token
+    endpoint alone) and whose code is a canonical status name."""
+
+    OPERATION_HELP = 'a method id, "token" or "*"'
+    STAR_SKIPS = "token"
+    LATENCY_MAY_BE_BOOL = False
+
     def __init__(self, fid, spec):
-        if not isinstance(spec, dict):
-            raise invalid("a fault is a JSON object")
-        self.id = fid
-        self.operation = spec.get("operation", "*")
-        self.status = spec.get("status")
-        self.code, self.message = spec.get("code"), spec.get("message")
-        self.count = spec.get("count", 1)
-        self.latency_ms = spec.get("latency_ms", 0)
-        self.malformed = bool(spec.get("malformed"))
-        self.drop = bool(spec.get("drop"))
-        self.cluster = spec.get("cluster")
-        if not isinstance(self.operation, str) or not self.operation:
-            raise invalid('"operation" must be a method id, "token" or "*"')
-        if self.status is not None and (not isinstance(self.status, int) or isinstance(
-                self.status, bool) or not 100 <= self.status <= 599):
-            raise invalid('"status" must be an HTTP status')
-        if not isinstance(self.count, int) or isinstance(self.count, bool) or self.count == 0:
-            raise invalid('"count" must be a non-zero integer (negative: until removed)')
-        if not isinstance(self.latency_ms, (int, float)) or isinstance(self.latency_ms, bool) \
-                or self.latency_ms < 0:
-            raise invalid('"latency_ms" must be a non-negative number')
-        for key in ("code", "message", "cluster"):
-            if spec.get(key) is not None and not isinstance(spec[key], str):
-                raise invalid(f'"{key}" must be a string')
-        if self.status is None and not (self.malformed or self.drop or self.latency_ms):
-            raise invalid('a fault needs "status", "malformed", "drop" or "latency_ms"')
-
-    def matches(self, method_id, cluster):
-        if self.operation == "*":
-            ok = method_id != "token"
-        else:
-            ok = self.operation == method_id
-        return ok and (self.cluster is None or self.cluster == cluster)
-
-    def view(self):
-        return {"id": self.id, "operation": self.operation, "status": self.status,
-                "code": self.code, "message": self.message, "count": self.count,
-                "latency_ms": self.latency_ms, "malformed": self.malformed, "drop": self.drop,
-                "cluster": self.cluster}
+        super().__init__(fid, spec)
+        if self.operation not in ("*", *METHOD_IDS):
+            raise emucore.SpecError(f'"operation" must be "*" or one of: {", ".join(METHOD_IDS)}')
+        if self.code is not None and self.operation != "token" and self.code not in CANONICAL:
+            raise emucore.SpecError('"code" must be a canonical status name such as '
+                                    '"UNAVAILABLE"')
 
 
 class Ctx:
@@ -636,76 +595,24 @@ class Ctx:
         self.operation = None
 
 
-class Cloud:
-    """Every project's clusters and operations, behind one lock. Transitions are due at
-    clock times and settle lazily: each request first applies those whose time has come."""
+class Cloud(emucore.Cloud):
+    """Every project's clusters and operations, with the clock, faults and call log of
+    emucore.Cloud. Access tokens survive POST /admin/reset: a reset starts a new test, not
+    a new login (DELETE /admin/tokens revokes them)."""
 
     def __init__(self, opts):
         self.opts = opts
-        self.lock = threading.Lock()
-        self.seq = itertools.count()
-        self.fault_ids = itertools.count(1)
-        self.bucket, self.bucket_t = float(max(1.0, opts.rate_per_s or 0)), time.monotonic()
         self.link_base = opts.link_base
-        self.reset()
+        self.tokens = {}  # access token -> {email, scope, expires (wall time), issued}
+        super().__init__(opts.rate_per_s)
 
     def reset(self):
-        self.offset = 0.0
+        super().reset()
         self.clusters = {}  # (project, location, name) -> Cluster
         self.operations = {}  # name -> Operation, oldest first
-        self.due = []  # heap of (time, seq, callable)
-        self.faults = []
-        self.fail_next = []
-        self.calls = []
-        self.tokens = {}  # access token -> {email, scope, expires (wall time), issued}
-
-    def now(self):
-        return round(time.time() + self.offset, 3)
-
-    def schedule(self, delay, fn):
-        t = round(self.now() + max(0.0, delay), 3)
-        heapq.heappush(self.due, (t, next(self.seq), fn))
-        return t
-
-    def settle(self):
-        now = self.now()
-        while self.due and self.due[0][0] <= now:
-            t, _, fn = heapq.heappop(self.due)
-            fn(t)
-
-    def take_throttle(self):
-        rate = self.opts.rate_per_s or 0
-        if rate <= 0:
-            return True
-        now = time.monotonic()
-        self.bucket = min(max(1.0, rate), self.bucket + (now - self.bucket_t) * rate)
-        self.bucket_t = now
-        if self.bucket >= 1.0:
-            self.bucket -= 1.0
-            return True
-        return False
-
-    def take_fault(self, method_id, cluster):
-        for f in self.faults:
-            if f.matches(method_id, cluster):
-                if f.count > 0:
-                    f.count -= 1
-                    if f.count == 0:
-                        self.faults.remove(f)
-                return f
-        return None
 
     def take_fail_next(self, kind, cluster, pool, op_type):
-        for f in self.fail_next:
-            if f["kind"] != kind:
-                continue
-            if f.get("cluster") not in (None, cluster) or f.get("nodePool") not in (None, pool):
-                continue
-            if f.get("operationType") not in (None, op_type):
-                continue
-            self.fail_next.remove(f)
-            return f
-        return None
+        return self.take_armed(kind, cluster=cluster, nodePool=pool, operationType=op_type)
 
     def mint_token(self, email, scope, seconds):
         token = "ya29.a0" + secrets.token_urlsafe(96)
@@ -1719,13 +1626,6 @@ def verify_assertion(accounts, assertion, audiences):
 # ---- HTTP ------------------------------------------------------------------------------
 
 
-def admin_route(method, pattern):
-    def wrap(fn):
-        fn.admin_route = (method, re.compile("^" + pattern + "$"))
-        return fn
-    return wrap
-
-
 class AdminError(Exception):
     def __init__(self, status, code, message):
         super().__init__(message)
@@ -1736,31 +1636,15 @@ def admin_invalid(message):
     return AdminError(400, "INVALID_ARGUMENT", message)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class Handler(emucore.Handler):
     server_version = "gkeemu/1"
-    admin_routes = []
+    fault_class = Fault
+    FAIL_NEXT_KINDS = ("cluster", "nodePool", "create")
+    FAIL_NEXT_MEMBERS = ("cluster", "nodePool", "operationType", "code", "message")
+    admin_errors = (AdminError, ApiError)
 
-    def log_message(self, *args):
-        if self.server.opts.verbose:
-            super().log_message(*args)
-
-    def do_GET(self):
+    def begin_request(self):
         self.request_id = "0x" + secrets.token_hex(8)
-        try:
-            self.dispatch()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        except Exception as e:  # a bug in the emulator: say so instead of hanging up
-            traceback.print_exc()
-            self.close_connection = True
-            try:
-                self.api_error(ApiError("INTERNAL", f"gkeemu bug: {e!r} (see its stderr)"))
-            except OSError:
-                pass
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
     # -- replies --
 
@@ -1769,40 +1653,14 @@ class Handler(BaseHTTPRequestHandler):
             data = body
         else:
             data = json.dumps(body, indent=2 if pretty else None).encode() + b"\n"
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("X-Emu-Request-Id", self.request_id)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        self.send(status, data, "application/json; charset=UTF-8",
+                  [("X-Emu-Request-Id", self.request_id), *headers])
 
     def api_error(self, e):
         self.reply(e.status, e.body(self.request_id), headers=e.headers)
 
-    def drop_connection(self):
-        """Closes the connection without an answer (a "drop" fault)."""
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def read_body(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
-            raise ApiError("INVALID_ARGUMENT", "send a Content-Length", http_status=411)
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:
-            self.close_connection = True
-            raise ApiError("INVALID_ARGUMENT", "the request body is too large", http_status=413)
-        return self.rfile.read(length) if length else b""
+    def refuse_body(self, e):
+        self.api_error(ApiError("INVALID_ARGUMENT", e.message, http_status=e.status))
 
     def log_call(self, method_id, status, ctx=None, client=None, cluster=None):
         cloud = self.server.cloud
@@ -1814,20 +1672,24 @@ class Handler(BaseHTTPRequestHandler):
                  "operation": ctx.operation if ctx else None,
                  "client": client, "time": cloud.now(), "wallTime": round(time.time(), 3),
                  "requestId": self.request_id}
-        with cloud.lock:
-            cloud.calls.append(entry)
+        cloud.record(entry)
 
     # -- dispatch --
 
     def dispatch(self):
-        url = urllib.parse.urlsplit(self.path)
-        raw_path, raw_query = url.path, url.query
         try:
-            raw = self.read_body()
-        except ApiError as e:
-            return self.api_error(e)
-        if raw_path == "/admin" or raw_path.startswith("/admin/"):
-            return self.dispatch_admin(raw_path, raw_query, raw)
+            super().dispatch()
+        except (BrokenPipeError, ConnectionResetError):
+            raise
+        except Exception as e:  # a bug in the emulator: say so instead of hanging up
+            traceback.print_exc()
+            self.close_connection = True
+            try:
+                self.api_error(ApiError("INTERNAL", f"gkeemu bug: {e!r} (see its stderr)"))
+            except OSError:
+                pass
+
+    def dispatch_cloud(self, raw_path, raw_query, raw):
         if raw_path == "/token":
             return self.dispatch_token(raw_path, raw)
         return self.dispatch_api(raw_path, raw_query, raw)
@@ -1901,27 +1763,20 @@ class Handler(BaseHTTPRequestHandler):
         if method_id.endswith("clusters.create") and isinstance(ctx.body.get("cluster"), dict):
             target = ctx.body["cluster"].get("name")
         with cloud.lock:
-            throttled = not cloud.take_throttle()
-            fault = None if throttled else cloud.take_fault(method_id, target)
+            throttled, fault = cloud.admit(method_id, target)
         if throttled:
             e = ApiError("RESOURCE_EXHAUSTED", DEFAULT_MESSAGES["RESOURCE_EXHAUSTED"])
             self.log_call(method_id, e.status, ctx)
             return self.api_error(e)
-        if fault is not None:
-            if fault.latency_ms:
-                time.sleep(fault.latency_ms / 1000.0)  # outside the lock
-            if fault.drop:
-                self.log_call(method_id, 0, ctx)
-                return self.drop_connection()
-            if fault.malformed:
-                self.log_call(method_id, fault.status or 200, ctx)
-                return self.reply(fault.status or 200, b'{"name": "operation-17000000000')
-            if fault.status is not None:
-                canonical = fault.code or STATUS_CANONICAL.get(fault.status, "UNKNOWN")
-                e = ApiError(canonical, fault.message or DEFAULT_MESSAGES.get(
-                    canonical, f"Injected fault: HTTP {fault.status}"), http_status=fault.status)
-                self.log_call(method_id, e.status, ctx)
-                return self.api_error(e)
+        if self.play_fault(fault, lambda status: self.log_call(method_id, status, ctx),
+                           b'{"name": "operation-17000000000'):
+            return
+        if fault is not None and fault.status is not None:
+            canonical = fault.code or STATUS_CANONICAL.get(fault.status, "UNKNOWN")
+            e = ApiError(canonical, fault.message or DEFAULT_MESSAGES.get(
+                canonical, f"Injected fault: HTTP {fault.status}"), http_status=fault.status)
+            self.log_call(method_id, e.status, ctx)
+            return self.api_error(e)
         try:
             with cloud.lock:
                 cloud.settle()
@@ -1955,20 +1810,13 @@ class Handler(BaseHTTPRequestHandler):
                 raise OAuthError(400, "invalid_request", "The request body cannot be parsed.")
             with cloud.lock:
                 fault = cloud.take_fault("token", None)
-            if fault is not None:
-                if fault.latency_ms:
-                    time.sleep(fault.latency_ms / 1000.0)
-                if fault.drop:
-                    self.log_call("token", 0)
-                    return self.drop_connection()
-                if fault.malformed:
-                    self.log_call("token", fault.status or 200)
-                    return self.reply(fault.status or 200, b'{"access_token": "ya29.trunc',
-                                      headers=headers)
-                if fault.status is not None:
-                    raise OAuthError(fault.status, fault.code or (
-                        "internal_failure" if fault.status >= 500 else "invalid_request"),
-                        fault.message or f"Injected fault: HTTP {fault.status}")
+            if self.play_fault(fault, lambda status: self.log_call("token", status),
+                               b'{"access_token": "ya29.trunc', headers=headers):
+                return
+            if fault is not None and fault.status is not None:
+                raise OAuthError(fault.status, fault.code or (
+                    "internal_failure" if fault.status >= 500 else "invalid_request"),
+                    fault.message or f"Injected fault: HTTP {fault.status}")
             grant = form.get("grant_type")
             if not grant:
                 raise OAuthError(400, "invalid_request", "Missing required parameter: "
@@ -1999,37 +1847,29 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- admin --
 
-    def dispatch_admin(self, raw_path, raw_query, raw):
-        cloud = self.server.cloud
-        exists = False
-        for method, regex, attr in self.admin_routes:
-            m = regex.match(raw_path)
-            if not m:
-                continue
-            exists = True
-            if method != self.command:
-                continue
-            args = {k: urllib.parse.unquote(v) for k, v in m.groupdict().items()}
-            try:
-                body = None
-                if self.command in ("POST", "PATCH", "PUT"):
-                    try:
-                        body = json.loads(raw) if raw.strip() else {}
-                    except (ValueError, UnicodeDecodeError) as e:
-                        raise admin_invalid(f"the body is not JSON: {e}")
-                    if not isinstance(body, dict):
-                        raise admin_invalid("the body must be a JSON object")
-                query = urllib.parse.parse_qs(raw_query)
-                status, out = getattr(self, attr)(cloud, body=body, query=query, **args)
-            except AdminError as e:
-                return self.reply(e.status, {"code": e.code, "message": e.message})
-            except ApiError as e:
-                return self.reply(e.status, {"code": e.canonical, "message": e.message})
-            return self.reply(status, out)
-        if exists:
-            return self.reply(405, {"code": "METHOD_NOT_ALLOWED",
-                                    "message": f"{self.command} is not allowed here"})
-        return self.reply(404, {"code": "NOT_FOUND", "message": f"no admin route {raw_path}"})
+    @staticmethod
+    def bad_body(message):
+        return admin_invalid(message)
+
+    @staticmethod
+    def bad_value(message):
+        return admin_invalid(message)
+
+    def admin_error(self, e):
+        code = e.code if isinstance(e, AdminError) else e.canonical
+        self.reply(e.status, {"code": code, "message": e.message})
+
+    def admin_missing(self, status, message):
+        code = "METHOD_NOT_ALLOWED" if status == 405 else "NOT_FOUND"
+        self.reply(status, {"code": code, "message": message})
+
+    def check_fail_next(self, body):
+        self.require_strings(body, ("cluster", "nodePool", "operationType", "message"))
+        code = body.get("code")
+        if code is not None and not (isinstance(code, str) and code in CANONICAL) and not (
+                isinstance(code, int) and not isinstance(code, bool) and code in CODE_NAMES):
+            raise admin_invalid('"code" must be a google.rpc.Code number (13) or name '
+                                '("INTERNAL")')
 
     def admin_project(self, query, body=None):
         opts = self.server.opts
@@ -2210,90 +2050,6 @@ class Handler(BaseHTTPRequestHandler):
                                                    f"{pool}.")
             return 200, {"deleted": pool}
 
-    @admin_route("GET", r"/admin/fail-next")
-    def admin_fail_next_list(self, cloud, **_):
-        with cloud.lock:
-            return 200, {"armed": copy.deepcopy(cloud.fail_next)}
-
-    @admin_route("POST", r"/admin/fail-next")
-    def admin_fail_next(self, cloud, body, **_):
-        kind = body.get("kind")
-        if kind not in ("cluster", "nodePool", "create"):
-            raise admin_invalid('"kind" must be "cluster", "nodePool" or "create"')
-        for k in ("cluster", "nodePool", "operationType", "message"):
-            if body.get(k) is not None and not isinstance(body[k], str):
-                raise admin_invalid(f'"{k}" must be a string')
-        code = body.get("code")
-        if code is not None and not (isinstance(code, str) and code in CANONICAL) and not (
-                isinstance(code, int) and not isinstance(code, bool) and code in CODE_NAMES):
-            raise admin_invalid('"code" must be a google.rpc.Code number (13) or name '
-                                '("INTERNAL")')
-        entry = {k: body.get(k) for k in ("kind", "cluster", "nodePool", "operationType",
-                                          "code", "message")}
-        with cloud.lock:
-            cloud.fail_next.append(entry)
-            return 201, {"armed": copy.deepcopy(cloud.fail_next)}
-
-    @admin_route("DELETE", r"/admin/fail-next")
-    def admin_fail_next_clear(self, cloud, **_):
-        with cloud.lock:
-            cloud.fail_next = []
-            return 200, {"armed": []}
-
-    @admin_route("GET", r"/admin/calls")
-    def admin_calls(self, cloud, query, **_):
-        only = query.get("cluster", [None])[0]
-        with cloud.lock:
-            calls = [dict(c) for c in cloud.calls if only in (None, c["cluster"])]
-            return 200, {"calls": calls, "total": len(calls)}
-
-    @admin_route("DELETE", r"/admin/calls")
-    def admin_calls_clear(self, cloud, **_):
-        with cloud.lock:
-            cloud.calls = []
-            return 200, {"calls": [], "total": 0}
-
-    @admin_route("GET", r"/admin/clock")
-    def admin_clock(self, cloud, **_):
-        with cloud.lock:
-            cloud.settle()
-            return 200, {"offset": cloud.offset, "now": cloud.now(), "wall": time.time()}
-
-    @admin_route("POST", r"/admin/clock")
-    def admin_clock_advance(self, cloud, body, **_):
-        adv = body.get("advance", 0)
-        if not isinstance(adv, (int, float)) or isinstance(adv, bool) or adv < 0:
-            raise admin_invalid('"advance" must be a non-negative number of seconds')
-        with cloud.lock:
-            cloud.offset += adv
-            cloud.settle()
-            return 200, {"offset": cloud.offset, "now": cloud.now(), "wall": time.time()}
-
-    @admin_route("GET", r"/admin/faults")
-    def admin_faults(self, cloud, **_):
-        with cloud.lock:
-            return 200, {"faults": [f.view() for f in cloud.faults]}
-
-    @admin_route("POST", r"/admin/faults")
-    def admin_add_fault(self, cloud, body, **_):
-        try:
-            f = Fault(next(cloud.fault_ids), body)
-        except ApiError as e:
-            raise admin_invalid(e.message)
-        if f.operation not in ("*", *METHOD_IDS):
-            raise admin_invalid(f'"operation" must be "*" or one of: {", ".join(METHOD_IDS)}')
-        if f.code is not None and f.operation != "token" and f.code not in CANONICAL:
-            raise admin_invalid('"code" must be a canonical status name such as "UNAVAILABLE"')
-        with cloud.lock:
-            cloud.faults.append(f)
-            return 201, f.view()
-
-    @admin_route("DELETE", r"/admin/faults")
-    def admin_clear_faults(self, cloud, **_):
-        with cloud.lock:
-            cloud.faults = []
-            return 200, {"faults": []}
-
     @admin_route("GET", r"/admin/tokens")
     def admin_tokens(self, cloud, **_):
         now = time.time()
@@ -2323,30 +2079,7 @@ class Handler(BaseHTTPRequestHandler):
             cloud.tokens = {}
             return 200, {"revoked": n}
 
-    @admin_route("POST", r"/admin/reset")
-    def admin_reset(self, cloud, **_):
-        with cloud.lock:
-            tokens = cloud.tokens
-            cloud.reset()
-            cloud.tokens = tokens
-            return 200, {"reset": True}
-
-
-for _attr, _fn in list(vars(Handler).items()):
-    if hasattr(_fn, "admin_route"):
-        Handler.admin_routes.append((_fn.admin_route[0], _fn.admin_route[1], _attr))
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-
-
-def watchdog(server, parent, deadline):
-    """Stops the server when its parent dies or its time is up."""
-    while time.monotonic() < deadline and os.getppid() == parent:
-        time.sleep(0.2)
-    server.shutdown()
+Handler.admin_routes = emucore.admin_routes_of(Handler)
 
 
 def main(argv=None):
@@ -2379,21 +2112,12 @@ def main(argv=None):
             raise SystemExit(f"gkeemu: {p!r} is not a project id")
     opts.accounts = load_service_accounts(opts.service_account or [DEFAULT_KEY_FILE])
 
-    server = Server(("127.0.0.1", opts.port), Handler)
-    port = server.server_address[1]
-    base = opts.link_base or f"http://127.0.0.1:{port}/"
+    server = emucore.Server(("127.0.0.1", opts.port), Handler)
+    base = opts.link_base or f"http://127.0.0.1:{server.server_address[1]}/"
     opts.link_base = base if base.endswith("/") else base + "/"
     server.opts = opts
     server.cloud = Cloud(opts)
-    threading.Thread(target=watchdog, daemon=True,
-                     args=(server, os.getppid(), time.monotonic() + opts.max_seconds)).start()
-    print(f"listening on 127.0.0.1:{port}", flush=True)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    server.server_close()
-    return 0
+    return emucore.serve(server, opts.max_seconds)
 
 
 # ---- the discovery document's schemas --------------------------------------------------
