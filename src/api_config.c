@@ -189,12 +189,25 @@ int hcr_api_cluster_view(PGconn *conn, const char *id_or_name, json_t **out, lon
 	struct cluster_row row;
 	int rc;
 
-	rc = hcr_clusters_get(conn, id_or_name, out, version, err);
+	/*
+	 * One snapshot for the cluster row, its fields and its operation: read in
+	 * separate statements, a save committed in between would show fields in
+	 * sync with an observation the row does not have yet.
+	 */
+	*out = NULL;
+	rc = hcr_store_query(conn, NULL, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
+			     err);
 	if (rc != HCR_OK)
 		return rc;
-	rc = cluster_row_load(conn, id_or_name, false, &row, err);
+	rc = hcr_clusters_get(conn, id_or_name, out, version, err);
+	if (rc == HCR_OK)
+		rc = cluster_row_load(conn, id_or_name, false, &row, err);
 	if (rc == HCR_OK)
 		rc = add_sync_view(conn, &row, *out, err);
+	if (rc == HCR_OK)
+		rc = hcr_store_commit(conn, err);
+	else
+		hcr_store_rollback(conn);
 	if (rc != HCR_OK) {
 		json_decref(*out);
 		*out = NULL;
