@@ -39,7 +39,13 @@ int hcr_api_clusters_create(hcr_req *req, hcr_resp *resp, hcr_error *err)
 		 * What the cloud would surely refuse is refused now, before anything is
 		 * stored, after the engine's own checks of the document.
 		 */
-		if (ops && ops->check_create && !c.imported) {
+		if (ops && !ops->create && !c.imported) {
+			rc = hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
+					   "field \"imported\": hcr cannot create %s clusters yet",
+					   c.provider);
+			hcr_error_hint(err, "create it with the cloud's own tools, then register "
+					    "it with \"imported\": true");
+		} else if (ops && ops->check_create && !c.imported) {
 			hcr_fieldset fs = {0};
 
 			rc = hcr_engine_init_created(&fs, c.cat, c.config, 0, NULL, err);

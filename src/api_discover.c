@@ -174,7 +174,7 @@ int hcr_api_discover(hcr_req *req, hcr_resp *resp, hcr_error *err)
 		rc = hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
 				   "field \"provider\": discovery is not available for \"%s\"",
 				   provider);
-		hcr_error_hint(err, "providers with discovery: eks");
+		hcr_error_hint(err, "providers with discovery: eks, aks, gke");
 		goto done;
 	}
 	if ((strcmp(provider, "eks") == 0 || strcmp(provider, "fake") == 0) && !scope.region) {

@@ -5,11 +5,15 @@
 #include <string.h>
 
 #include "hcr/provider.h"
+#include "hcr/provider_aks.h"
 #include "hcr/provider_eks.h"
 #include "hcr/provider_fake.h"
+#include "hcr/provider_gke.h"
 
 static const hcr_provider_ops *const builtin[] = {
 	&hcr_eks_provider_ops,
+	&hcr_aks_provider_ops,
+	&hcr_gke_provider_ops,
 	&hcr_fake_provider_ops,
 };
 
