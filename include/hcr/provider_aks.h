@@ -70,7 +70,18 @@
  * DELETE, tracked ("del:" polls until 404). list: managedClusters of
  * scope->resource_group, else of the subscription, following nextLink ->
  * {"clusters": [{"cloudName", "resourceGroup", "location", "status",
- * "version"}]}. kube_credentials is not implemented (NULL).
+ * "version"}]}.
+ *
+ * kube_credentials: POST <cluster>/listClusterUserCredential (the cluster user's
+ * credential, never the admin's) -> the first of {"kubeconfigs": [{"name",
+ * "value"}]}, base64-decoded and read as YAML: the current context's cluster
+ * gives "server" and "certificateAuthorityData" (absent when the kubeconfig has
+ * none), its user "token". The static token carries no expiry: "expiresAt" is
+ * now + 3600, so the sync worker asks again within the hour. A user without a
+ * static token (Azure AD integration with exec / azure-cli login) is
+ * HCR_EINVALID; a kubeconfig hcr cannot read is HCR_EUPSTREAM; local accounts
+ * disabled is ARM's 400 (HCR_EINVALID). Every copy of the kubeconfig and token
+ * hcr makes is wiped when freed; neither is logged nor put in an error.
  *
  * Failures (err->detail is ARM's "<code>: <message>"):
  *   HCR_ECONFLICT  409 (OperationNotAllowed: another operation is in progress), 412
@@ -85,6 +96,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "hcr/engine.h"
 #include "hcr/error.h"
@@ -178,5 +190,16 @@ int hcr_aks_body_pool_create(json_t **out, const char *name, json_t *doc, hcr_er
  * System pool.
  */
 bool hcr_aks_last_system_pool(json_t *cluster, const char *name);
+
+/*
+ * kube_credentials' result from listClusterUserCredential's kubeconfigs[i].value
+ * (`b64`, base64 of a kubeconfig): {"server", "certificateAuthorityData" (when
+ * the cluster has one), "token", "expiresAt": now + 3600}, from the current
+ * context's cluster and user. HCR_EUPSTREAM when `b64` is not base64, not
+ * YAML, or lacks the current context, its cluster, an http(s) server or its
+ * user; HCR_EINVALID when the user has no static token (exec / azure-cli auth).
+ * Error messages never hold the kubeconfig's text.
+ */
+int hcr_aks_parse_kubeconfig(json_t **out, const char *b64, time_t now, hcr_error *err);
 
 #endif

@@ -70,6 +70,12 @@
  *   UpdateNodePoolConfig    nodePools.update {labels, taints, tags, machineType,
  *                           diskType, diskSizeGb, imageType}: what changed; a change to
  *                           another config member is refused naming it
+ * Whole clusters (gke_create.c):
+ *   create   clusters.create with the pools (hcr_gke_body_create_cluster); GKE has no
+ *            idempotency token, so a resend that meets ALREADY_EXISTS reads the
+ *            cluster and is {"done": true} when it matches the desired labels and
+ *            pool names and is not STOPPING or ERROR, else HCR_EINVALID
+ *   destroy  clusters.delete; a cluster already gone is {"done": true}
  * Handles: "op:<location>:<operation name>", followed with operations.get.
  *
  * Failures (err->detail is Google's "<STATUS>: <message>"):
@@ -182,6 +188,19 @@ typedef struct hcr_gke_call {
  */
 int hcr_gke_build_call(hcr_gke_call *out, const char *operation, const char *pool, json_t *changes,
 		       json_t *cluster, hcr_error *err);
+/*
+ * The CreateClusterRequest ({"cluster": {...}}) for cluster `name` from the
+ * desired document `config` (may be NULL): the document's names become GKE's
+ * (kubernetesVersion -> initialClusterVersion, labels -> resourceLabels,
+ * clusterAddons -> addonsConfig, maintenanceWindow -> maintenancePolicy, ...)
+ * and its nodePools are created with the cluster. HCR_EINVALID naming
+ * "config.<field>" for what GKE would surely refuse: no node pool (and no
+ * autopilot), a pool without a valid name or named twice, a negative size,
+ * autoscaling bounds out of order.
+ */
+int hcr_gke_body_create_cluster(json_t **out, const char *name, json_t *config, hcr_error *err);
+/* check_create: hcr_gke_body_create_cluster's checks, nothing sent. */
+int hcr_gke_check_create(json_t *config, hcr_error *err);
 /* The NodePool of a nodePools.create for the pool document `pool_doc`. */
 int hcr_gke_body_node_pool(json_t **out, const char *name, json_t *pool_doc, const char *path,
 			   hcr_error *err);

@@ -125,6 +125,9 @@ int hcr_aks_create(hcr_provider *p, const hcr_cluster_ref *c, json_t *config, co
 int hcr_aks_destroy(hcr_provider *p, const hcr_cluster_ref *c, hcr_provider_cb cb, void *payload);
 int hcr_aks_list_clusters(hcr_provider *p, const hcr_cluster_ref *scope, hcr_provider_cb cb,
 			  void *payload);
+/* aks_kubeconfig.c */
+int hcr_aks_kube_credentials(hcr_provider *p, const hcr_cluster_ref *c, hcr_provider_cb cb,
+			     void *payload);
 /* Ends an operation call from its write's reply: a handle, or {"done": true}. */
 void hcr_aks_track(aks_job *j, aks_reply *r, bool deleting);
 

@@ -103,5 +103,6 @@ const hcr_provider_ops hcr_aks_provider_ops = {
 	.create = hcr_aks_create,
 	.destroy = hcr_aks_destroy,
 	.list = hcr_aks_list_clusters,
+	.kube_credentials = hcr_aks_kube_credentials,
 	.check_create = hcr_aks_check_create,
 };

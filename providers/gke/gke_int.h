@@ -130,6 +130,9 @@ int hcr_gke_list_clusters(hcr_provider *p, const hcr_cluster_ref *scope, hcr_pro
 			  void *payload);
 int hcr_gke_kube_credentials(hcr_provider *p, const hcr_cluster_ref *c, hcr_provider_cb cb,
 			     void *payload);
+int hcr_gke_create(hcr_provider *p, const hcr_cluster_ref *c, json_t *config, const char *token,
+		   hcr_provider_cb cb, void *payload);
+int hcr_gke_destroy(hcr_provider *p, const hcr_cluster_ref *c, hcr_provider_cb cb, void *payload);
 /* A mutation's Operation answer -> {"handle"}, or the job fails. */
 void hcr_gke_operation_done(gke_job *j, gke_reply *r);
 

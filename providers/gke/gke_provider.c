@@ -93,6 +93,9 @@ const hcr_provider_ops hcr_gke_provider_ops = {
 	.observe = hcr_gke_observe,
 	.apply = hcr_gke_apply,
 	.poll_operation = hcr_gke_poll_operation,
+	.create = hcr_gke_create,
+	.destroy = hcr_gke_destroy,
 	.list = hcr_gke_list_clusters,
 	.kube_credentials = hcr_gke_kube_credentials,
+	.check_create = hcr_gke_check_create,
 };

@@ -8,6 +8,7 @@ and never deleted; the autoscaler's count is never pushed; busy clusters, failed
 operations and stale eTags lose nothing.
 """
 
+import base64
 import time
 import unittest
 
@@ -354,6 +355,39 @@ class AksTest(unittest.TestCase):
         self.assertEqual(found["disc2"]["resourceGroup"], "rg2")
         self.assertEqual(found["disc2"]["status"], "Succeeded")
         self.assertFalse(found["disc2"]["registered"])
+
+    # ---- Kubernetes credentials ------------------------------------------------------------
+
+    def test_kube_credentials_carry_the_cluster_users_token(self):
+        self.register("kube1")
+        r = self.req("POST", "/v1/clusters/kube1/kube-credentials")
+        self.assertEqual(r.status, 200, r)
+        creds = r.json
+        fqdn = self.resource("kube1")["properties"]["fqdn"]
+        self.assertEqual(creds["server"], f"https://{fqdn}:443")
+        self.assertIn(b"BEGIN CERTIFICATE", base64.b64decode(creds["certificateAuthorityData"]))
+        self.assertGreater(creds["expiresAt"], time.time() + 600)
+        self.assertLessEqual(creds["expiresAt"], time.time() + 3600 + 5)
+        self.assertIn('current-context: "kube1"', creds["kubeconfig"])
+        self.assertIn(creds["token"], creds["kubeconfig"])
+        check = self.emu.admin("POST", "/admin/kube-token", {"token": creds["token"]})[1]
+        self.assertTrue(check["valid"], check)
+        self.assertEqual((check["cluster"], check["resourceGroup"], check["user"]),
+                         ("kube1", RG, "clusterUser"))
+        # The cluster user's credential, never the admin's.
+        self.assertEqual(len(self.calls("kube1", "ListClusterUserCredential")), 1)
+        self.assertEqual(self.calls("kube1", "ListClusterAdminCredential"), [])
+        # The token never reaches hcr's log.
+        self.assertNotIn(creds["token"], self.hcr.log())
+
+    def test_kube_credentials_of_a_cluster_without_local_accounts_are_refused(self):
+        r = self.register("kube2")
+        self.assertTrue(r)
+        self.emu.admin("PATCH", f"/admin/clusters/{RG}/kube2",
+                       {"properties": {"disableLocalAccounts": True}})
+        r = self.req("POST", "/v1/clusters/kube2/kube-credentials")
+        self.assertEqual(r.status, 422, r)
+        self.assertIn("local accounts", str(r.json))
 
     def test_created_cluster_is_created_then_deleted(self):
         self.emu.add_group(RG)

@@ -212,15 +212,46 @@ class GkeTest(unittest.TestCase):
                  if c["methodId"].endswith("setResourceLabels")]
         self.assertEqual([c["status"] for c in calls], [400, 200])
 
-    def test_create_is_refused_at_registration(self):
-        # Creating GKE clusters is not built yet: registration says so instead of failing later.
-        r = self.req("POST", "/v1/clusters", {"name": "gke-new", "provider": "gke",
+    def test_created_cluster_is_created_then_deleted(self):
+        config = {"kubernetesVersion": "1.30", "labels": {"owner": "hcr"},
+                  "loggingService": "none",
+                  "nodePools": [{"name": "pool-1", "initialNodeCount": 2,
+                                 "autoscaling": {"enabled": True, "minNodeCount": 1,
+                                                 "maxNodeCount": 3},
+                                 "config": {"machineType": "e2-standard-4"}}]}
+        r = self.req("POST", "/v1/clusters", {"name": "made-1", "provider": "gke",
+                                              "imported": False, "location": ZONE,
+                                              "credential": "gcp", "config": config})
+        self.assertEqual(r.status, 201, r)
+        c = wait_for(lambda: (lambda c: c if c["state"] == "active" and c["fields"] and all(
+            f["state"] == "in_sync" for f in c["fields"]) else None)(self.cluster("made-1")),
+            timeout=40, what="created cluster active and in sync")
+        cl = self.cloud("made-1")
+        self.assertTrue(cl["currentMasterVersion"].startswith("1.30."), cl)
+        self.assertEqual(cl["resourceLabels"], {"owner": "hcr"})
+        self.assertEqual(cl["loggingService"], "none")
+        pool = self.pool("made-1", "pool-1")
+        self.assertEqual(pool["initialNodeCount"], 2)
+        self.assertEqual(pool["autoscaling"]["maxNodeCount"], 3)
+        self.assertEqual(pool["config"]["machineType"], "e2-standard-4")
+        self.assertEqual([p["name"] for p in c["observed"]["nodePools"]], ["pool-1"])
+        methods = [m["methodId"].rsplit(".", 1)[-1] for m in self.mutations("made-1")]
+        self.assertEqual(methods.count("create"), 1, methods)  # the pool was not made again
+
+        r = self.req("DELETE", "/v1/clusters/made-1")
+        self.assertEqual(r.status, 202, r)
+        wait_for(lambda: self.req("GET", "/v1/clusters/made-1").status == 404, timeout=40,
+                 what="deleted cluster forgotten")
+        self.assertEqual(self.emu.admin("GET", f"/admin/clusters/{ZONE}/made-1")[0], 404)
+
+    def test_create_without_a_node_pool_is_refused_at_registration(self):
+        r = self.req("POST", "/v1/clusters", {"name": "made-bad", "provider": "gke",
                                               "imported": False, "location": ZONE,
                                               "credential": "gcp",
                                               "config": {"kubernetesVersion": "1.30"}})
         self.assertEqual(r.status, 422, r)
-        self.assertIn("cannot create gke clusters", r.json["error"]["message"])
-        self.assertEqual(self.req("GET", "/v1/clusters/gke-new").status, 404)
+        self.assertIn("config.nodePools", r.json["error"]["message"])
+        self.assertEqual(self.req("GET", "/v1/clusters/made-bad").status, 404)
 
     def test_downgrade_is_refused(self):
         self.register("down-1", version="1.31")

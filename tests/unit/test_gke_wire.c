@@ -367,6 +367,130 @@ static void test_gke_wire__bodies(void **state)
 	json_decref(cluster);
 }
 
+/* Whether `v` equals the JSON `text` (single quotes allowed). */
+static bool same(json_t *v, const char *text)
+{
+	json_t *want = test_json(text);
+	bool eq = json_equal(v, want);
+
+	json_decref(want);
+	return eq;
+}
+
+static void test_gke_wire__create_body(void **state)
+{
+	json_t *cfg = test_json(
+		"{'kubernetesVersion': '1.30', 'labels': {'owner': 'hcr', 'gone': null},"
+		" 'network': 'net', 'subnetwork': 'sub', 'loggingService': 'none',"
+		" 'clusterAddons': {'httpLoadBalancing': false, 'horizontalPodAutoscaling': true},"
+		" 'networkPolicyEnabled': true, 'locations': ['us-central1-a'],"
+		" 'maintenanceWindow': '03:00',"
+		" 'masterAuthorizedNetworks': {'enabled': true,"
+		"   'cidrBlocks': [{'cidrBlock': '10.0.0.0/8', 'displayName': 'in'}]},"
+		" 'privateClusterConfig': {'enablePrivateNodes': true, 'masterIpv4CidrBlock': ''},"
+		" 'ipAllocationPolicy': {'useIpAliases': true, 'subnetworkName': ''},"
+		" 'nodePools': [{'name': 'p1', 'initialNodeCount': 2, 'version': '1.30',"
+		"   'autoscaling': {'enabled': true, 'minNodeCount': 1, 'maxNodeCount': 3},"
+		"   'management': {'autoRepair': true, 'autoUpgrade': false},"
+		"   'config': {'machineType': 'e2-standard-4'}}]}");
+	json_t *body, *c, *np;
+	hcr_error err;
+
+	(void)state;
+	assert_int_equal(hcr_gke_body_create_cluster(&body, "demo", cfg, &err), HCR_OK);
+	c = json_object_get(body, "cluster");
+	assert_string_equal(json_string_value(json_object_get(c, "name")), "demo");
+	assert_string_equal(json_string_value(json_object_get(c, "initialClusterVersion")), "1.30");
+	assert_true(same(json_object_get(c, "resourceLabels"), "{'owner': 'hcr'}"));
+	assert_string_equal(json_string_value(json_object_get(c, "network")), "net");
+	assert_string_equal(json_string_value(json_object_get(c, "subnetwork")), "sub");
+	assert_string_equal(json_string_value(json_object_get(c, "loggingService")), "none");
+	assert_null(json_object_get(c, "monitoringService"));
+	assert_true(json_is_true(json_object_get(
+		json_object_get(json_object_get(c, "addonsConfig"), "httpLoadBalancing"),
+		"disabled")));
+	assert_true(json_is_false(json_object_get(
+		json_object_get(json_object_get(c, "addonsConfig"), "horizontalPodAutoscaling"),
+		"disabled")));
+	assert_true(json_is_true(json_object_get(json_object_get(c, "networkPolicy"), "enabled")));
+	assert_int_equal(json_array_size(json_object_get(c, "locations")), 1);
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(
+				json_object_get(json_object_get(c, "maintenancePolicy"), "window"),
+				"dailyMaintenanceWindow"),
+			"startTime")),
+		"03:00");
+	assert_int_equal(
+		json_array_size(json_object_get(
+			json_object_get(c, "masterAuthorizedNetworksConfig"), "cidrBlocks")),
+		1);
+	assert_true(
+		same(json_object_get(c, "privateClusterConfig"), "{'enablePrivateNodes': true}"));
+	assert_true(same(json_object_get(c, "ipAllocationPolicy"), "{'useIpAliases': true}"));
+	np = json_array_get(json_object_get(c, "nodePools"), 0);
+	assert_int_equal(json_array_size(json_object_get(c, "nodePools")), 1);
+	assert_string_equal(json_string_value(json_object_get(np, "name")), "p1");
+	assert_int_equal(json_integer_value(json_object_get(np, "initialNodeCount")), 2);
+	assert_string_equal(json_string_value(json_object_get(np, "version")), "1.30");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(np, "autoscaling"),
+							    "maxNodeCount")),
+			 3);
+	assert_true(
+		json_is_false(json_object_get(json_object_get(np, "management"), "autoUpgrade")));
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(np, "config"), "machineType")),
+		"e2-standard-4");
+	json_decref(body);
+	json_decref(cfg);
+	/* autopilot needs no pool */
+	cfg = test_json("{'autopilotConfig': {'enabled': true}}");
+	assert_int_equal(hcr_gke_body_create_cluster(&body, "demo", cfg, &err), HCR_OK);
+	assert_null(json_object_get(json_object_get(body, "cluster"), "nodePools"));
+	assert_true(json_is_true(json_object_get(
+		json_object_get(json_object_get(body, "cluster"), "autopilot"), "enabled")));
+	json_decref(body);
+	json_decref(cfg);
+	assert_int_equal(hcr_gke_body_create_cluster(&body, "Bad_Name", NULL, &err), HCR_EINVALID);
+}
+
+static void refused(const char *config, const char *field)
+{
+	json_t *cfg = config ? test_json(config) : NULL;
+	hcr_error err;
+
+	assert_int_equal(hcr_gke_check_create(cfg, &err), HCR_EINVALID);
+	if (!strstr(err.message, field))
+		fail_msg("\"%s\" does not name %s", err.message, field);
+	json_decref(cfg);
+}
+
+static void test_gke_wire__check_create(void **state)
+{
+	json_t *cfg =
+		test_json("{'nodePools': [{'name': 'a'}, {'name': 'b', 'initialNodeCount': 0}]}");
+	hcr_error err;
+
+	(void)state;
+	assert_int_equal(hcr_gke_check_create(cfg, &err), HCR_OK);
+	json_decref(cfg);
+	refused(NULL, "config.nodePools");
+	refused("{'kubernetesVersion': '1.30'}", "config.nodePools");
+	refused("{'nodePools': []}", "config.nodePools");
+	refused("{'nodePools': {}}", "config.nodePools");
+	refused("{'nodePools': [{'initialNodeCount': 1}]}", "config.nodePools[0].name");
+	refused("{'nodePools': [{'name': 'Pool_A'}]}", "config.nodePools[0].name");
+	refused("{'nodePools': [{'name': 'a'}, {'name': 'a'}]}", "config.nodePools[1].name");
+	refused("{'nodePools': [{'name': 'a', 'initialNodeCount': -1}]}",
+		"config.nodePools[0].initialNodeCount");
+	refused("{'nodePools': [{'name': 'a', 'autoscaling': {'enabled': true, 'minNodeCount': 3,"
+		" 'maxNodeCount': 1}}]}",
+		"config.nodePools[0].autoscaling");
+	refused("{'kubernetesVersion': 130, 'nodePools': [{'name': 'a'}]}",
+		"config.kubernetesVersion");
+	refused("{'labels': {'a': 1}, 'nodePools': [{'name': 'a'}]}", "config.labels");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +502,8 @@ int main(void)
 		cmocka_unit_test(test_gke_wire__poll_states),
 		cmocka_unit_test(test_gke_wire__document),
 		cmocka_unit_test(test_gke_wire__bodies),
+		cmocka_unit_test(test_gke_wire__create_body),
+		cmocka_unit_test(test_gke_wire__check_create),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
