@@ -48,10 +48,13 @@ static int cloud_error(hcr_error *err, int rc, const hcr_error *cloud, const cha
 }
 
 /* The credential's secret, checked to belong to `provider`. A missing one is the body's fault. */
+/*
+ * Opens credential `name`. `provider` may be NULL: the credential's own
+ * provider is then used. `kind` receives the credential's provider.
+ */
 static int open_credential(hcr_req *req, PGconn *conn, const char *name, const char *provider,
-			   json_t **secret, hcr_error *err)
+			   json_t **secret, char kind[8], hcr_error *err)
 {
-	char kind[8] = "";
 	int rc = hcr_credentials_open(conn, name, req->api->key, secret, kind, err);
 
 	if (rc == HCR_ENOTFOUND) {
@@ -60,7 +63,7 @@ static int open_credential(hcr_req *req, PGconn *conn, const char *name, const c
 		hcr_error_hint(err, "GET /v1/credentials lists them");
 		return HCR_EINVALID;
 	}
-	if (rc == HCR_OK && strcmp(kind, provider) != 0) {
+	if (rc == HCR_OK && provider && strcmp(kind, provider) != 0) {
 		json_decref(*secret);
 		*secret = NULL;
 		hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
@@ -147,6 +150,7 @@ int hcr_api_discover(hcr_req *req, hcr_resp *resp, hcr_error *err)
 					   "resourceGroup", "project",    NULL};
 	json_t *body = NULL, *secret = NULL, *list = NULL, *clusters = NULL;
 	const char *provider = NULL, *credential = NULL;
+	char kind[8] = "";
 	const hcr_provider_ops *ops;
 	hcr_cluster_ref scope = {0};
 	hcr_error cloud;
@@ -157,7 +161,7 @@ int hcr_api_discover(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	if (rc != HCR_OK)
 		return rc;
 	if ((rc = hcr_json_only_keys(body, keys, "", err)) ||
-	    (rc = hcr_json_req_string(&provider, body, "provider", "provider", err)) ||
+	    (rc = hcr_json_opt_string(&provider, body, "provider", "provider", err)) ||
 	    (rc = hcr_json_req_string(&credential, body, "credential", "credential", err)) ||
 	    (rc = hcr_json_opt_string(&scope.region, body, "region", "region", err)) ||
 	    (rc = hcr_json_opt_string(&scope.location, body, "location", "location", err)) ||
@@ -166,6 +170,18 @@ int hcr_api_discover(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	    (rc = hcr_json_opt_string(&scope.project, body, "project", "project", err)))
 		goto done;
 	snprintf(req->target, sizeof(req->target), "credential:%s", credential);
+	/* Without "provider", the credential's provider is the one to ask. */
+	rc = hcr_store_acquire(req->api->store, &conn, err);
+	if (rc != HCR_OK)
+		goto done;
+	rc = open_credential(req, conn, credential, provider, &secret, kind, err);
+	/* No database connection is held while the cloud answers. */
+	hcr_store_release(req->api->store, conn);
+	conn = NULL;
+	if (rc != HCR_OK)
+		goto done;
+	if (!provider)
+		provider = kind;
 	rc = hcr_api_provider_enabled(req, provider, err);
 	if (rc != HCR_OK)
 		goto done;
@@ -183,15 +199,6 @@ int hcr_api_discover(hcr_req *req, hcr_resp *resp, hcr_error *err)
 		hcr_error_hint(err, "EKS lists clusters one region at a time, e.g. \"eu-west-1\"");
 		goto done;
 	}
-	rc = hcr_store_acquire(req->api->store, &conn, err);
-	if (rc != HCR_OK)
-		goto done;
-	rc = open_credential(req, conn, credential, provider, &secret, err);
-	/* No database connection is held while the cloud answers. */
-	hcr_store_release(req->api->store, conn);
-	conn = NULL;
-	if (rc != HCR_OK)
-		goto done;
 	scope.secret = secret;
 	scope.cloud_name = "";
 	rc = hcr_provider_run(&list, ops, req->api->cfg, HCR_CALL_LIST, &scope, &cloud);
@@ -295,7 +302,9 @@ int hcr_api_kube_credentials(hcr_req *req, hcr_resp *resp, hcr_error *err)
 					   "build of hcr",
 					   provider);
 		} else {
-			rc = open_credential(req, conn, credential, provider, &secret, err);
+			char kind[8] = "";
+
+			rc = open_credential(req, conn, credential, provider, &secret, kind, err);
 		}
 	}
 	hcr_store_release(req->api->store, conn);

@@ -23,7 +23,7 @@ static const char usage[] =
 	"  those already registered (needs the operator role); registers nothing\n"
 	"\n"
 	"  --credential NAME    the credential to look with (required)\n"
-	"  --provider P         eks (the default), aks or gke\n"
+	"  --provider P         eks, aks or gke (default: the credential's provider)\n"
 	"  --region R           EKS: the AWS region to look in\n"
 	"  --resource-group G   AKS: only this resource group\n"
 	"  --project P          GKE: the project\n"
@@ -268,7 +268,7 @@ static int parse(int argc, char **argv, struct flag *opts, size_t nopts)
 int hcr_cli_discover(hcr_cli *cli, int argc, char **argv)
 {
 	struct flag opts[] = {
-		{"--credential", "credential", NULL}, {"--provider", "provider", "eks"},
+		{"--credential", "credential", NULL}, {"--provider", "provider", NULL},
 		{"--region", "region", NULL},         {"--resource-group", "resourceGroup", NULL},
 		{"--project", "project", NULL},       {"--location", "location", NULL},
 	};
@@ -290,7 +290,7 @@ int hcr_cli_discover(hcr_cli *cli, int argc, char **argv)
 		return hcr_cli_usage_error(usage, "discover needs --credential NAME (the stored "
 						  "cloud credential to look with)");
 	/* Provider first, then credential and the location, as the API documents them. */
-	request = json_pack("{s:s, s:s}", "provider", opts[1].value, "credential", opts[0].value);
+	request = json_pack("{s:s*, s:s}", "provider", opts[1].value, "credential", opts[0].value);
 	for (k = 2; k < nopts; k++)
 		if (opts[k].value)
 			json_object_set_new(request, opts[k].member, json_string(opts[k].value));

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <ev.h>
@@ -828,6 +829,34 @@ const char *hcr_http_header_get(const hcr_http_response *resp, const char *name)
 		if (strcasecmp(resp->headers[i].name, name) == 0)
 			return resp->headers[i].value;
 	return NULL;
+}
+
+long hcr_http_retry_after_s(const hcr_http_response *resp, long max_s)
+{
+	const char *v = hcr_http_header_get(resp, "Retry-After");
+	long secs;
+
+	if (!v)
+		return -1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v >= '0' && *v <= '9') {
+		char *end;
+		unsigned long n = strtoul(v, &end, 10);
+
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if (*end != '\0')
+			return -1;
+		secs = n > (unsigned long)max_s ? max_s : (long)n;
+	} else {
+		time_t at = curl_getdate(v, NULL), now = time(NULL);
+
+		if (at == (time_t)-1)
+			return -1;
+		secs = at <= now ? 0 : at - now > max_s ? max_s : (long)(at - now);
+	}
+	return secs;
 }
 
 size_t hcr_http_inflight(const hcr_http *http)

@@ -54,16 +54,38 @@ static double next_delay(const struct work *w)
 	double j = (double)cfg->rec_jitter_percent / 100.0;
 	double u = (double)rand() / RAND_MAX; /* jitter needs no cryptographic randomness */
 
-	if (w->delay_s >= 0)
-		return w->delay_s;
-	if (w->failed) {
-		double d = 5.0 * pow(2.0, w->failures > 10 ? 10 : w->failures);
+	double d;
 
+	if (w->delay_s >= 0) {
+		d = w->delay_s;
+	} else if (w->failed) {
+		d = 5.0 * pow(2.0, w->failures > 10 ? 10 : w->failures);
 		if (d > cfg->rec_backoff_max_s)
 			d = cfg->rec_backoff_max_s;
-		return d * (0.5 + 0.5 * u);
+		d *= 0.5 + 0.5 * u;
+	} else {
+		d = hcr_reconcile_interval(cfg, w->provider) * (1.0 - j + 2.0 * j * u);
 	}
-	return hcr_reconcile_interval(cfg, w->provider) * (1.0 - j + 2.0 * j * u);
+	return d < w->retry_after_s ? w->retry_after_s : d;
+}
+
+/*
+ * Notes the cloud's Retry-After (a provider result's "retryAfterS", on success
+ * or failure): the next poll of this cluster, or of its operation, waits at
+ * least that long, capped at the back-off maximum.
+ */
+void hcr_work_retry_after(struct work *w, const json_t *result)
+{
+	json_t *v = json_object_get(result, "retryAfterS");
+	double s;
+
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return;
+	s = (double)json_integer_value(v);
+	if (s > w->r->cfg->rec_backoff_max_s)
+		s = w->r->cfg->rec_backoff_max_s;
+	if (s > w->retry_after_s)
+		w->retry_after_s = s;
 }
 
 static void work_free(struct work *w)

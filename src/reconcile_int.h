@@ -103,7 +103,8 @@ struct work {
 	double observed_at;
 	bool failed;
 	char *error_text;
-	double delay_s; /* < 0: the normal interval */
+	double delay_s;       /* < 0: the normal interval */
+	double retry_after_s; /* the cloud's Retry-After: the next poll waits at least this */
 	ev_timer wait;
 	void (*resume)(struct work *w);
 };
@@ -112,6 +113,7 @@ struct work {
 void hcr_reconciler_kick(hcr_reconciler *r);
 void hcr_work_finish(struct work *w);
 void hcr_work_fail(struct work *w, const hcr_error *err);
+void hcr_work_retry_after(struct work *w, const json_t *result);
 void hcr_work_call(struct work *w, void (*step)(struct work *w));
 
 /* A statement that must commit together with a save (an operation's record). */

@@ -155,6 +155,7 @@ static void on_create_sent(int status, json_t *result, const hcr_error *err, voi
 	const char *handle = json_string_value(json_object_get(result, "handle"));
 	char reason[1200];
 
+	hcr_work_retry_after(w, result);
 	if (status == HCR_OK && json_is_true(json_object_get(result, "done"))) {
 		create_finished(w, true, NULL);
 	} else if (status == HCR_OK && handle) {
@@ -273,6 +274,7 @@ static void on_destroy_sent(int status, json_t *result, const hcr_error *err, vo
 	const char *handle = json_string_value(json_object_get(result, "handle"));
 	char reason[1200];
 
+	hcr_work_retry_after(w, result);
 	if ((status == HCR_OK && json_is_true(json_object_get(result, "done"))) ||
 	    status == HCR_ENOTFOUND) {
 		delete_finished(w, true, NULL);

@@ -401,6 +401,7 @@ static void on_polled(int status, json_t *result, const hcr_error *err, void *pa
 	struct work *w = payload;
 	const char *state = json_string_value(json_object_get(result, "state"));
 
+	hcr_work_retry_after(w, result);
 	if (status == HCR_ENOTFOUND) {
 		op_done(w, false, "OperationNotFound: the cloud no longer knows this operation");
 		return;
@@ -485,6 +486,7 @@ static void on_applied(int status, json_t *result, const hcr_error *err, void *p
 	struct work *w = payload;
 	const char *handle = json_string_value(json_object_get(result, "handle"));
 
+	hcr_work_retry_after(w, result);
 	if (status == HCR_OK && json_is_true(json_object_get(result, "done"))) {
 		hcr_work_op_update(w,
 				   "UPDATE operations SET state = 'started', started_at = now() "
@@ -633,6 +635,7 @@ static void on_observed(int status, json_t *result, const hcr_error *err, void *
 	char hash[65], *text;
 	int rc;
 
+	hcr_work_retry_after(w, result);
 	if (status != HCR_OK) {
 		hcr_work_fail(w, err);
 		hcr_work_finish(w);

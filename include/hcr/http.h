@@ -77,6 +77,13 @@ int hcr_http_send(hcr_http *http, const hcr_http_request *req, hcr_http_cb cb, v
 /* A response header's value (case-insensitive name), or NULL. */
 const char *hcr_http_header_get(const hcr_http_response *resp, const char *name);
 
+/*
+ * The response's Retry-After in seconds from now (RFC 9110 §10.2.3: a number of
+ * seconds or an HTTP-date), capped at `max_s`; -1 when absent or not readable.
+ * A date in the past is 0.
+ */
+long hcr_http_retry_after_s(const hcr_http_response *resp, long max_s);
+
 /* Transfers in flight. */
 size_t hcr_http_inflight(const hcr_http *http);
 

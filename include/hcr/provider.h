@@ -52,6 +52,9 @@ typedef struct hcr_cluster_ref {
  *                    "version"?}]}
  *   kube_credentials: {"server": "https://...", "certificateAuthorityData": "<base64 PEM>"
  *                    (may be absent), "token": "<bearer token>", "expiresAt": <epoch s>}
+ * Any result may also carry "retryAfterS": <seconds> (the cloud's Retry-After);
+ * on a failure `result` is then {"retryAfterS": n} instead of NULL. The reconciler
+ * does not poll the cluster or its operation again sooner.
  * Failures: `status` is not HCR_OK and `err` holds the cloud's code (err->code is
  * hcr's code; the cloud's own code and message are in err->detail):
  *   HCR_ECONFLICT  the cloud is busy with another update: wait, do not fail the change

@@ -154,6 +154,12 @@ bool hcr_gke_busy(json_t *cluster);
 int hcr_gke_parse_error(hcr_error *out, const char *op, const char *target, long status,
 			const char *body, size_t len);
 
+/*
+ * The start of `body` (which need not end in NUL) in `out`, at most size - 1
+ * bytes, anything unprintable as a space; returns `out`. For error details.
+ */
+const char *hcr_gke_snippet(char *out, size_t size, const char *body, size_t len);
+
 /* Whether a parsed error is GKE's label fingerprint mismatch. */
 bool hcr_gke_is_fingerprint_mismatch(const hcr_error *err);
 

@@ -19,6 +19,9 @@
 #include "hcr/log.h"
 #include "hcr/mem.h"
 
+/* ARM asks for 10 to 60 s between polls; a longer wait is capped, not obeyed blindly. */
+#define AKS_RETRY_AFTER_MAX_S 300
+
 static void wipe_free(char *s)
 {
 	if (s) {
@@ -188,9 +191,17 @@ static void finish(aks_job *j)
 		hcr_aks_fail(j, HCR_ERROR, &ok);
 	}
 	if (j->failed) {
-		j->cb(j->fail_status, NULL, &j->fail_err, j->payload);
+		json_t *hint = j->retry_after > 0 ? json_pack("{s:I}", "retryAfterS",
+							      (json_int_t)j->retry_after)
+						  : NULL;
+
+		j->cb(j->fail_status, hint, &j->fail_err, j->payload);
+		json_decref(hint);
 	} else {
 		hcr_error_clear(&ok);
+		if (j->retry_after > 0 && json_is_object(j->result))
+			json_object_set_new(j->result, "retryAfterS",
+					    json_integer((json_int_t)j->retry_after));
 		j->cb(HCR_OK, j->result, &ok, j->payload);
 	}
 	hcr_aks_job_free(j);
@@ -323,16 +334,23 @@ static void on_http(int status, const hcr_http_response *resp, const hcr_error *
 		if (herr && herr->message[0])
 			hcr_error_detail(&r.err, "%s", herr->message);
 		hcr_aks_fail(j, r.status, &r.err);
-	} else if (!s->done) {
-		token_reply(j, resp);
-		if (!j->failed)
-			j->first(j);
 	} else {
-		read_reply(&r, j, resp);
-		hcr_log_debug("aks", "response op=%s cluster=%s http=%ld seconds=%.3f code=%s",
-			      s->op, j->name, resp->status, resp->seconds,
-			      r.code[0] ? r.code : "-");
-		s->done(j, &r);
+		long ra = hcr_http_retry_after_s(resp, AKS_RETRY_AFTER_MAX_S);
+
+		if (ra > j->retry_after)
+			j->retry_after = ra;
+		if (!s->done) {
+			token_reply(j, resp);
+			if (!j->failed)
+				j->first(j);
+		} else {
+			read_reply(&r, j, resp);
+			hcr_log_debug("aks",
+				      "response op=%s cluster=%s http=%ld seconds=%.3f code=%s",
+				      s->op, j->name, resp->status, resp->seconds,
+				      r.code[0] ? r.code : "-");
+			s->done(j, &r);
+		}
 	}
 	j->snip[0] = '\0';
 	json_decref(r.body);

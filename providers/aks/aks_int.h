@@ -68,6 +68,7 @@ struct aks_job {
 	char *base;                           /* ".../managedClusters/<name>" path */
 	aks_step_fn first;                    /* runs once a token is at hand */
 	bool inflight, failed;
+	long retry_after; /* the longest Retry-After ARM or Azure AD sent, seconds; 0: none */
 	int fail_status;
 	hcr_error fail_err;
 	json_t *result;

@@ -41,6 +41,13 @@ int hcr_aks_check_create(json_t *config, hcr_error *err)
 					     "config.nodePools[%s].name: 1-12 lower-case letters "
 					     "and digits, starting with a letter",
 					     name ? name : "");
+		if (json_is_true(json_object_get(p, "enableAutoScaling")) &&
+		    json_object_get(p, "count") && !json_is_null(json_object_get(p, "count")))
+			return hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
+					     "config.nodePools[%s].count: leave it out of an "
+					     "autoscaled pool; the autoscaler owns it (the pool "
+					     "starts at minCount)",
+					     name);
 		system |= mode && strcasecmp(mode, "System") == 0;
 	}
 	if (!system)

@@ -224,13 +224,17 @@ static char *pool_path(const char *pool, const char *member)
 	return hcr_sprintf("nodePools[%s].%s", pool, member);
 }
 
-static int pool_size(hcr_gke_call *c, const char *pool, json_t *changes, hcr_error *err)
+static int pool_size(hcr_gke_call *c, const char *pool, json_t *changes, json_t *np, hcr_error *err)
 {
 	char *path = pool_path(pool, "initialNodeCount");
 	json_t *v = only(changes, path);
 	int rc = HCR_OK;
 
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
+	if (json_is_true(json_object_get(json_object_get(np, "autoscaling"), "enabled")))
+		rc = bad(err, path,
+			 "belongs to the autoscaler while autoscaling.enabled is true; "
+			 "change autoscaling.minNodeCount or maxNodeCount instead");
+	else if (!json_is_integer(v) || json_integer_value(v) < 0)
 		rc = bad(err, path, "must be a number of nodes, 0 or more");
 	else
 		c->body = json_pack("{s:O}", "nodeCount", v);
@@ -382,8 +386,8 @@ static int pool_config(hcr_gke_call *c, const char *pool, json_t *changes, json_
 	}
 	/* GKE's config in the document's form, to compare member by member. */
 	{
-		json_t *one = json_pack("{s:[{s:s, s:O}]}", "nodePools", "name", pool, "config",
-					cur ? cur : json_object());
+		json_t *one = json_pack("{s:[{s:s, s:o}]}", "nodePools", "name", pool, "config",
+					cur ? json_incref(cur) : json_object());
 
 		if (hcr_gke_normalise(&now_doc, one, &ignored) == HCR_OK)
 			have = json_object_get(
@@ -412,9 +416,10 @@ static int pool_config(hcr_gke_call *c, const char *pool, json_t *changes, json_
 				rc = bad(err, path, "has labels that are not an object");
 				goto done;
 			}
-			json_object_set_new(body, "labels",
-					    json_pack("{s:O}", "labels",
-						      json_is_object(v) ? v : json_object()));
+			json_object_set_new(
+				body, "labels",
+				json_pack("{s:o}", "labels",
+					  json_is_object(v) ? json_incref(v) : json_object()));
 		} else if (strcmp(k, "taints") == 0) {
 			json_t *list;
 
@@ -472,8 +477,16 @@ int hcr_gke_body_node_pool(json_t **out, const char *name, json_t *pool_doc, con
 		return bad(err, path, "must be an object");
 	np = json_pack("{s:s}", "name", name);
 	v = json_object_get(pool_doc, "initialNodeCount");
-	json_object_set_new(np, "initialNodeCount",
-			    json_integer(json_is_integer(v) ? json_integer_value(v) : 1));
+	as = json_object_get(pool_doc, "autoscaling");
+	if (!json_is_integer(v) && json_is_true(json_object_get(as, "enabled"))) {
+		/* The autoscaler owns the size: it starts at the lower bound (at least 1). */
+		json_int_t lo = json_integer_value(json_object_get(as, "minNodeCount"));
+
+		json_object_set_new(np, "initialNodeCount", json_integer(lo > 1 ? lo : 1));
+	} else {
+		json_object_set_new(np, "initialNodeCount",
+				    json_integer(json_is_integer(v) ? json_integer_value(v) : 1));
+	}
 	copy_string(np, "version", pool_doc);
 	v = json_object_get(pool_doc, "maxPodsConstraint");
 	if (json_is_integer(v) && json_integer_value(v) > 0) {
@@ -483,7 +496,6 @@ int hcr_gke_body_node_pool(json_t **out, const char *name, json_t *pool_doc, con
 		json_object_set_new(np, "maxPodsConstraint",
 				    json_pack("{s:s}", "maxPodsPerNode", buf));
 	}
-	as = json_object_get(pool_doc, "autoscaling");
 	if (json_is_true(json_object_get(as, "enabled")))
 		json_object_set_new(
 			np, "autoscaling",
@@ -599,7 +611,7 @@ int hcr_gke_build_call(hcr_gke_call *out, const char *operation, const char *poo
 	else if (strcmp(op, "SetLabels") == 0)
 		rc = labels(out, changes, cluster, err);
 	else if (pool && strcmp(op, "SetNodePoolSize") == 0)
-		rc = pool_size(out, pool, changes, err);
+		rc = pool_size(out, pool, changes, np, err);
 	else if (pool && strcmp(op, "SetNodePoolAutoscaling") == 0)
 		rc = pool_autoscaling(out, pool, changes, np, err);
 	else if (pool && strcmp(op, "SetNodePoolManagement") == 0)

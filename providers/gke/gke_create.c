@@ -117,6 +117,11 @@ static int check_pools(json_t *pools, json_t *autopilot, hcr_error *err)
 			json_int_t lo = json_integer_value(json_object_get(as, "minNodeCount"));
 			json_int_t hi = json_integer_value(json_object_get(as, "maxNodeCount"));
 
+			if (n && !json_is_null(n))
+				return refuse(err, field,
+					      "must be left out of an autoscaled pool: the "
+					      "autoscaler owns its size (the pool starts at "
+					      "autoscaling.minNodeCount, at least 1)");
 			snprintf(field, sizeof(field), "nodePools[%zu].autoscaling", i);
 			if (lo < 0 || hi < 1 || lo > hi)
 				return refuse(err, field,

@@ -162,17 +162,22 @@ static json_t *node_config(norm *n, json_t *c)
 
 static json_t *node_pool(norm *n, json_t *p)
 {
-	json_t *as = sub(n, p, "autoscaling"), *mg = sub(n, p, "management");
+	json_t *as = sub(n, p, "autoscaling"), *mg = sub(n, p, "management"), *out;
 
-	return json_pack("{s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o}, s:o}", "name",
-			 str(n, p, "name"), "initialNodeCount", integer(n, p, "initialNodeCount"),
-			 "version", str(n, p, "version"), "maxPodsConstraint",
-			 integer(n, sub(n, p, "maxPodsConstraint"), "maxPodsPerNode"),
-			 "autoscaling", "enabled", boolean(n, as, "enabled"), "minNodeCount",
-			 integer(n, as, "minNodeCount"), "maxNodeCount",
-			 integer(n, as, "maxNodeCount"), "management", "autoRepair",
-			 boolean(n, mg, "autoRepair"), "autoUpgrade", boolean(n, mg, "autoUpgrade"),
-			 "config", node_config(n, sub(n, p, "config")));
+	out = json_pack("{s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o}, s:o}", "name",
+			str(n, p, "name"), "initialNodeCount", integer(n, p, "initialNodeCount"),
+			"version", str(n, p, "version"), "maxPodsConstraint",
+			integer(n, sub(n, p, "maxPodsConstraint"), "maxPodsPerNode"), "autoscaling",
+			"enabled", boolean(n, as, "enabled"), "minNodeCount",
+			integer(n, as, "minNodeCount"), "maxNodeCount",
+			integer(n, as, "maxNodeCount"), "management", "autoRepair",
+			boolean(n, mg, "autoRepair"), "autoUpgrade", boolean(n, mg, "autoUpgrade"),
+			"config", node_config(n, sub(n, p, "config")));
+	/* The autoscaler owns the size: left out, so that its decisions are neither drift
+	 * nor adopted into a value hcr would later push back. */
+	if (out && json_is_true(json_object_get(json_object_get(out, "autoscaling"), "enabled")))
+		json_object_del(out, "initialNodeCount");
+	return out;
 }
 
 static int by_name(const void *a, const void *b)

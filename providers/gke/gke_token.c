@@ -125,6 +125,7 @@ int hcr_gke_token_parse(char **token, long *expires_in, long http, const char *b
 	const char *code = json_string_value(json_object_get(doc, "error"));
 	const char *desc = json_string_value(json_object_get(doc, "error_description"));
 	json_t *exp = json_object_get(doc, "expires_in");
+	char snip[201];
 	int rc;
 
 	*token = NULL;
@@ -146,7 +147,8 @@ int hcr_gke_token_parse(char **token, long *expires_in, long http, const char *b
 	if (code)
 		hcr_error_detail(err, "%s: %s", code, desc ? desc : "");
 	else
-		hcr_error_detail(err, "HTTP %ld: %.200s", http, body ? body : "");
+		hcr_error_detail(err, "HTTP %ld: %s", http,
+				 hcr_gke_snippet(snip, sizeof(snip), body, len));
 	if (rc == HCR_EDENIED)
 		hcr_error_hint(err, "check that the key is current (IAM > Service accounts > Keys) "
 				    "and that the clock of this host is right");

@@ -67,9 +67,21 @@ static int classify(long http, const char *status, const char *message)
 	return HCR_EINVALID;
 }
 
+const char *hcr_gke_snippet(char *out, size_t size, const char *body, size_t len)
+{
+	size_t i, n = body ? (len < size - 1 ? len : size - 1) : 0;
+
+	for (i = 0; i < n; i++)
+		out[i] = (unsigned char)body[i] >= 0x20 && (unsigned char)body[i] < 0x7f ? body[i]
+											 : ' ';
+	out[n] = '\0';
+	return out;
+}
+
 int hcr_gke_parse_error(hcr_error *out, const char *op, const char *target, long status,
 			const char *body, size_t len)
 {
+	char snip[201];
 	json_t *doc = body ? json_loadb(body, len, 0, NULL) : NULL;
 	json_t *e = json_object_get(doc, "error");
 	const char *gstatus = json_string_value(json_object_get(e, "status"));
@@ -102,7 +114,8 @@ int hcr_gke_parse_error(hcr_error *out, const char *op, const char *target, long
 	if (json_is_object(e) && message)
 		hcr_error_detail(out, "%s: %s", gstatus ? gstatus : "ERROR", message);
 	else
-		hcr_error_detail(out, "HTTP %ld: %.200s", status, body ? body : "");
+		hcr_error_detail(out, "HTTP %ld: %s", status,
+				 hcr_gke_snippet(snip, sizeof(snip), body, len));
 	json_decref(doc);
 	return rc;
 }

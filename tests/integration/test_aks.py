@@ -320,6 +320,33 @@ class AksTest(unittest.TestCase):
         self.assertIn("OperationNotAllowed", f["reason"])
         self.assertIn("1.33", f["reason"])
 
+    def test_throttling_retry_after_is_honoured(self):
+        self.register("ra1")
+        # One throttled read asking for 8 s: hcr's own back-off after a first failure is
+        # 2.5 to 5 s, so a read sooner than 8 s later means Retry-After was ignored.
+        self.emu.admin("POST", "/admin/faults", {"operation": "GetManagedCluster",
+                                                 "cluster": "ra1", "status": 429,
+                                                 "retry_after": 8})
+        throttled = wait_for(lambda: [c for c in self.calls("ra1", "GetManagedCluster")
+                                      if c["status"] == 429], timeout=15, what="429 sent")[0]
+        after = wait_for(lambda: [c for c in self.calls("ra1", "GetManagedCluster")
+                                  if c["wallTime"] > throttled["wallTime"]],
+                         timeout=20, what="read again")[0]
+        self.assertGreaterEqual(after["wallTime"] - throttled["wallTime"], 7.5)
+        self.assertEqual(after["status"], 200)
+
+    def test_operation_polls_wait_for_retry_after(self):
+        self.register("ra2")
+        self.assertEqual(self.patch("ra2", {"kubernetesVersion": "1.32"}).status, 200)
+        wait_for(lambda: self.field_state("ra2", "kubernetesVersion", "in_sync"),
+                 timeout=30, what="version applied")
+        put = [c for c in self.calls("ra2", "PutManagedCluster") if c["status"] < 300][0]
+        polls = [c for c in self.emu.calls() if c["operation"] == "GetOperationStatus" and
+                 put["wallTime"] < c["wallTime"]]
+        # The module's emulator answers Retry-After: 1; hcr's own operation poll is 0.2 s.
+        self.assertTrue(polls, "the operation was never polled")
+        self.assertGreaterEqual(polls[0]["wallTime"] - put["wallTime"], 0.9)
+
     def test_stale_etag_is_read_again_and_retried(self):
         self.register("etag1")
         # The first PUT meets a portal change made after hcr's GET: 412.
@@ -349,12 +376,17 @@ class AksTest(unittest.TestCase):
         self.assertNotIn("disc2", found)
         self.assertTrue(found["disc1"]["registered"])
         self.assertEqual(found["disc1"]["version"], "1.31")
-        r = self.req("POST", "/v1/discover", {"provider": "aks", "credential": "azure"})
+        # Without "provider", the credential's own provider is asked.
+        r = self.req("POST", "/v1/discover", {"credential": "azure"})
         self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["provider"], "aks")
         found = {c["cloudName"]: c for c in r.json["clusters"]}
         self.assertEqual(found["disc2"]["resourceGroup"], "rg2")
         self.assertEqual(found["disc2"]["status"], "Succeeded")
         self.assertFalse(found["disc2"]["registered"])
+        r = self.req("POST", "/v1/discover", {"provider": "gke", "credential": "azure"})
+        self.assertEqual(r.status, 422, r)
+        self.assertIn("is for aks, not gke", r.json["error"]["message"])
 
     # ---- Kubernetes credentials ------------------------------------------------------------
 
@@ -422,6 +454,17 @@ class AksTest(unittest.TestCase):
                        "nodePools": [{"name": "user", "mode": "User", "count": 1}]}})
         self.assertEqual(r.status, 422, r)
         self.assertIn("nodePools", r.json["error"]["message"])
+        self.assertEqual(self.req("GET", "/v1/clusters/made-bad").status, 404)
+        # A count for an autoscaled pool would be pushed against the autoscaler: refused.
+        r = self.req("POST", "/v1/clusters", {
+            "name": "made-bad", "provider": "aks", "imported": False, "resourceGroup": RG,
+            "location": "westeurope", "credential": "azure",
+            "config": {"nodePools": [{"name": "sys", "mode": "System", "count": 3,
+                                      "enableAutoScaling": True, "minCount": 1,
+                                      "maxCount": 4}]}})
+        self.assertEqual(r.status, 422, r)
+        self.assertIn("config.nodePools[sys].count", r.json["error"]["message"])
+        self.assertIn("autoscaler", r.json["error"]["message"])
         self.assertEqual(self.req("GET", "/v1/clusters/made-bad").status, 404)
 
 

@@ -81,8 +81,8 @@ class DiscoverTest(unittest.TestCase):
         code, out, err = self.cli("--credential", "aws-prod", "--region", "us-east-1")
         self.assertEqual(code, 0, err)
         headers, body = self.sent()
-        self.assertEqual(body, {"provider": "eks", "credential": "aws-prod",
-                                "region": "us-east-1"})
+        # No --provider: none is sent; the API asks the credential's provider.
+        self.assertEqual(body, {"credential": "aws-prod", "region": "us-east-1"})
         self.assertEqual(headers.get("Authorization"), f"Bearer {STUB_TOKEN}")
         self.assertEqual(headers.get("Content-Type"), "application/json")
 
@@ -95,7 +95,7 @@ class DiscoverTest(unittest.TestCase):
              {"provider": "gke", "credential": "gcp-main", "project": "acme-prod",
               "location": "europe-west1"}),
             # No location option: none is sent, the API decides.
-            (["--credential", "aws-prod"], {"provider": "eks", "credential": "aws-prod"}),
+            (["--credential", "aws-prod"], {"credential": "aws-prod"}),
         ]
         for args, want in cases:
             with self.subTest(args=args):

@@ -171,6 +171,40 @@ class GkeTest(unittest.TestCase):
         self.assertNotIn("container.projects.locations.clusters.nodePools.delete",
                          [c["methodId"] for c in self.emu.calls("pools-1")])
 
+    def test_autoscaled_pool_size_is_never_pushed(self):
+        self.register("auto-1")
+        self.emu.admin("PATCH", f"/admin/clusters/{ZONE}/auto-1/nodePools/pool-a",
+                       {"autoscaling": {"enabled": True, "minNodeCount": 1,
+                                        "maxNodeCount": 5}})
+
+        def autoscaled():
+            p = self.cluster("auto-1")["observed"]["nodePools"][0]
+            return p if p["autoscaling"]["enabled"] else None
+        pool = wait_for(autoscaled, timeout=20, what="autoscaling observed")
+        self.assertNotIn("initialNodeCount", pool)  # the autoscaler's
+        # The autoscaler scales: nothing is reported, adopted or pushed back.
+        seen = len(self.events("auto-1", "external_change"))
+        self.emu.admin("PATCH", f"/admin/clusters/{ZONE}/auto-1/nodePools/pool-a",
+                       {"initialNodeCount": 4})
+        r = self.patch("auto-1", {"nodePools": [
+            {"name": "pool-a", "autoscaling": {"enabled": True, "minNodeCount": 1,
+                                               "maxNodeCount": 6}}]})
+        self.assertEqual(r.status, 200, r)
+        wait_for(lambda: self.field_state("auto-1", "nodePools[pool-a].autoscaling", "in_sync"),
+                 timeout=30, what="autoscaling applied")
+        self.assertEqual(self.pool("auto-1", "pool-a")["autoscaling"]["maxNodeCount"], 6)
+        self.assertEqual(self.pool("auto-1", "pool-a")["initialNodeCount"], 4)
+        self.assertEqual(len(self.events("auto-1", "external_change")), seen)
+        # Asking for a size while the autoscaler owns it fails with a clear reason.
+        r = self.patch("auto-1", {"nodePools": [{"name": "pool-a", "initialNodeCount": 2}]})
+        self.assertEqual(r.status, 200, r)
+        f = wait_for(lambda: self.field_state("auto-1", "nodePools[pool-a].initialNodeCount",
+                                              "failed"), timeout=30, what="size refused")
+        self.assertIn("autoscaler", f["reason"])
+        self.assertEqual(self.pool("auto-1", "pool-a")["initialNodeCount"], 4)
+        self.assertNotIn("container.projects.locations.clusters.nodePools.setSize",
+                         [c["methodId"] for c in self.emu.calls("auto-1")])
+
     def test_busy_cluster_waits_then_applies(self):
         self.register("busy-1")
         self.emu.admin("POST", "/admin/faults", {
@@ -215,8 +249,8 @@ class GkeTest(unittest.TestCase):
     def test_created_cluster_is_created_then_deleted(self):
         config = {"kubernetesVersion": "1.30", "labels": {"owner": "hcr"},
                   "loggingService": "none",
-                  "nodePools": [{"name": "pool-1", "initialNodeCount": 2,
-                                 "autoscaling": {"enabled": True, "minNodeCount": 1,
+                  "nodePools": [{"name": "pool-1",
+                                 "autoscaling": {"enabled": True, "minNodeCount": 2,
                                                  "maxNodeCount": 3},
                                  "config": {"machineType": "e2-standard-4"}}]}
         r = self.req("POST", "/v1/clusters", {"name": "made-1", "provider": "gke",
@@ -231,7 +265,7 @@ class GkeTest(unittest.TestCase):
         self.assertEqual(cl["resourceLabels"], {"owner": "hcr"})
         self.assertEqual(cl["loggingService"], "none")
         pool = self.pool("made-1", "pool-1")
-        self.assertEqual(pool["initialNodeCount"], 2)
+        self.assertEqual(pool["initialNodeCount"], 2)  # autoscaled: starts at minNodeCount
         self.assertEqual(pool["autoscaling"]["maxNodeCount"], 3)
         self.assertEqual(pool["config"]["machineType"], "e2-standard-4")
         self.assertEqual([p["name"] for p in c["observed"]["nodePools"]], ["pool-1"])
@@ -251,6 +285,19 @@ class GkeTest(unittest.TestCase):
                                               "config": {"kubernetesVersion": "1.30"}})
         self.assertEqual(r.status, 422, r)
         self.assertIn("config.nodePools", r.json["error"]["message"])
+        self.assertEqual(self.req("GET", "/v1/clusters/made-bad").status, 404)
+        # A size for an autoscaled pool would be pushed against the autoscaler: refused.
+        r = self.req("POST", "/v1/clusters", {"name": "made-bad", "provider": "gke",
+                                              "imported": False, "location": ZONE,
+                                              "credential": "gcp", "config": {
+                                                  "nodePools": [{
+                                                      "name": "p", "initialNodeCount": 3,
+                                                      "autoscaling": {"enabled": True,
+                                                                      "minNodeCount": 1,
+                                                                      "maxNodeCount": 4}}]}})
+        self.assertEqual(r.status, 422, r)
+        self.assertIn("config.nodePools[0].initialNodeCount", r.json["error"]["message"])
+        self.assertIn("autoscaler", r.json["error"]["message"])
         self.assertEqual(self.req("GET", "/v1/clusters/made-bad").status, 404)
 
     def test_downgrade_is_refused(self):

@@ -262,7 +262,8 @@ static void test_gke_wire__document(void **state)
 		"   'maxPodsConstraint': {'maxPodsPerNode': '110'}, 'autoscaling': {},"
 		"   'config': {'machineType': 'e2-medium', 'diskSizeGb': 100}},"
 		"  {'name': 'a', 'status': 'RECONCILING'}, {'name': 'gone', 'status': "
-		"'STOPPING'}]}");
+		"'STOPPING'}, {'name': 'scaled', 'initialNodeCount': 4, 'autoscaling':"
+		"   {'enabled': true, 'minNodeCount': 1, 'maxNodeCount': 5}}]}");
 	json_t *doc, *pools;
 	hcr_error err;
 
@@ -275,11 +276,19 @@ static void test_gke_wire__document(void **state)
 	assert_true(json_is_false(json_object_get(json_object_get(doc, "clusterAddons"),
 						  "horizontalPodAutoscaling")));
 	pools = json_object_get(doc, "nodePools");
-	assert_int_equal(json_array_size(pools), 2);
+	assert_int_equal(json_array_size(pools), 3);
+	/* The autoscaler's size is left out of the document. */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(pools, 1), "name")),
+			    "scaled");
+	assert_null(json_object_get(json_array_get(pools, 1), "initialNodeCount"));
+	assert_int_equal(
+		json_integer_value(json_object_get(
+			json_object_get(json_array_get(pools, 1), "autoscaling"), "maxNodeCount")),
+		5);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(pools, 0), "name")),
 			    "a");
 	assert_int_equal(
-		json_integer_value(json_object_get(json_array_get(pools, 1), "maxPodsConstraint")),
+		json_integer_value(json_object_get(json_array_get(pools, 2), "maxPodsConstraint")),
 		110);
 	assert_int_equal(
 		json_integer_value(json_object_get(json_array_get(pools, 0), "initialNodeCount")),
@@ -389,8 +398,8 @@ static void test_gke_wire__create_body(void **state)
 		"   'cidrBlocks': [{'cidrBlock': '10.0.0.0/8', 'displayName': 'in'}]},"
 		" 'privateClusterConfig': {'enablePrivateNodes': true, 'masterIpv4CidrBlock': ''},"
 		" 'ipAllocationPolicy': {'useIpAliases': true, 'subnetworkName': ''},"
-		" 'nodePools': [{'name': 'p1', 'initialNodeCount': 2, 'version': '1.30',"
-		"   'autoscaling': {'enabled': true, 'minNodeCount': 1, 'maxNodeCount': 3},"
+		" 'nodePools': [{'name': 'p1', 'version': '1.30',"
+		"   'autoscaling': {'enabled': true, 'minNodeCount': 2, 'maxNodeCount': 3},"
 		"   'management': {'autoRepair': true, 'autoUpgrade': false},"
 		"   'config': {'machineType': 'e2-standard-4'}}]}");
 	json_t *body, *c, *np;
@@ -431,6 +440,7 @@ static void test_gke_wire__create_body(void **state)
 	np = json_array_get(json_object_get(c, "nodePools"), 0);
 	assert_int_equal(json_array_size(json_object_get(c, "nodePools")), 1);
 	assert_string_equal(json_string_value(json_object_get(np, "name")), "p1");
+	/* Autoscaled: the pool starts at minNodeCount. */
 	assert_int_equal(json_integer_value(json_object_get(np, "initialNodeCount")), 2);
 	assert_string_equal(json_string_value(json_object_get(np, "version")), "1.30");
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(np, "autoscaling"),
@@ -486,6 +496,9 @@ static void test_gke_wire__check_create(void **state)
 	refused("{'nodePools': [{'name': 'a', 'autoscaling': {'enabled': true, 'minNodeCount': 3,"
 		" 'maxNodeCount': 1}}]}",
 		"config.nodePools[0].autoscaling");
+	refused("{'nodePools': [{'name': 'a', 'initialNodeCount': 2, 'autoscaling': {'enabled':"
+		" true, 'minNodeCount': 1, 'maxNodeCount': 3}}]}",
+		"config.nodePools[0].initialNodeCount");
 	refused("{'kubernetesVersion': 130, 'nodePools': [{'name': 'a'}]}",
 		"config.kubernetesVersion");
 	refused("{'labels': {'a': 1}, 'nodePools': [{'name': 'a'}]}", "config.labels");

@@ -1077,6 +1077,36 @@ static void test_http__invalid_requests_fail_without_callback(void **state)
 	fixture_close(&f);
 }
 
+/* Retry-After as seconds or as an HTTP-date, capped; absent or unreadable is -1. */
+static void test_http__retry_after(void **state)
+{
+	hcr_http_header h = {"retry-after", NULL};
+	hcr_http_response resp = {.status = 429, .headers = &h, .nheaders = 1};
+	char date[64];
+	time_t later = time(NULL) + 120;
+	struct tm tm;
+
+	(void)state;
+	h.value = "7";
+	assert_int_equal(hcr_http_retry_after_s(&resp, 300), 7);
+	h.value = " 0 ";
+	assert_int_equal(hcr_http_retry_after_s(&resp, 300), 0);
+	h.value = "86400";
+	assert_int_equal(hcr_http_retry_after_s(&resp, 300), 300);
+	h.value = "Wed, 21 Oct 2015 07:28:00 GMT";
+	assert_int_equal(hcr_http_retry_after_s(&resp, 300), 0);
+	gmtime_r(&later, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	h.value = date;
+	assert_in_range(hcr_http_retry_after_s(&resp, 300), 115, 120);
+	h.value = "soon";
+	assert_int_equal(hcr_http_retry_after_s(&resp, 300), -1);
+	h.value = "5s";
+	assert_int_equal(hcr_http_retry_after_s(&resp, 300), -1);
+	h.name = "x-other";
+	assert_int_equal(hcr_http_retry_after_s(&resp, 300), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1096,6 +1126,7 @@ int main(void)
 		cmocka_unit_test(test_http__free_cancels_requests_in_flight),
 		cmocka_unit_test(test_http__errors_never_show_query_or_credentials),
 		cmocka_unit_test(test_http__invalid_requests_fail_without_callback),
+		cmocka_unit_test(test_http__retry_after),
 	};
 
 	return cmocka_run_group_tests(tests, server_start, server_stop);
