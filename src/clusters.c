@@ -408,6 +408,15 @@ int hcr_clusters_wake(PGconn *conn, const char *id, hcr_error *err)
 			     "UPDATE cluster_schedule SET wake = true, next_poll_at = now() "
 			     "WHERE cluster_id = $1::uuid",
 			     1, params, err);
+	/*
+	 * Not settled any more: a poll under way when this edit arrives loses its
+	 * save to the new version and releases the cluster with wake cleared, so the
+	 * next poll must not take the "nothing changed" shortcut.
+	 */
+	if (rc == HCR_OK)
+		rc = hcr_store_query(conn, NULL,
+				     "UPDATE clusters SET settled = false WHERE id = $1::uuid", 1,
+				     params, err);
 	if (rc == HCR_OK)
 		rc = hcr_store_query(conn, NULL, "SELECT pg_notify('" HCR_NOTIFY_CHANNEL "', $1)",
 				     1, params, err);

@@ -218,6 +218,31 @@ static int lock_version(PGconn *conn, struct work *w, hcr_error *err)
 }
 
 /*
+ * Whether `events` record a change made outside hcr (a console edit, a pool
+ * made or deleted elsewhere, a value adopted). Such a change advances the
+ * cluster's version, so that an edit made from a view loaded before it (its
+ * If-Match) is refused with 412 instead of writing that view's stale values
+ * back (rancher#29023, eks-operator#469).
+ */
+static bool outside_change(json_t *events)
+{
+	static const char *const kinds[] = {"external_change",   "pool_external", "adopted",
+					    "downgrade_adopted", "conflict",      NULL};
+	json_t *e;
+	size_t i, k;
+
+	json_array_foreach(events, i, e)
+	{
+		const char *kind = json_string_value(json_object_get(e, "kind"));
+
+		for (k = 0; kind && kinds[k]; k++)
+			if (strcmp(kind, kinds[k]) == 0)
+				return true;
+	}
+	return false;
+}
+
+/*
  * Writes fields, events and the cluster row's changes in one transaction.
  * `observed` (may be NULL) is the cloud's document when it changed; `state`
  * (may be NULL) the cluster's new state; `extra` (may be NULL) runs in the
@@ -237,9 +262,11 @@ int hcr_work_save_with(struct work *w, json_t *observed, const char *hash, const
 	bool state_changed = state && strcmp(state, w->state) != 0;
 	bool settled = fields_settled(&w->fs);
 	bool settled_changed = settled != w->settled;
+	bool outside = outside_change(w->events);
+	bool bumped = desired_changed || outside;
 	char *desired_text = NULL, *observed_text = NULL, at[32];
 	PGconn *conn = NULL;
-	const char *params[7];
+	const char *params[8];
 	int rc = HCR_OK, written = 0;
 
 	/* Nothing new: no statement at all, not even a row lock. */
@@ -258,7 +285,8 @@ int hcr_work_save_with(struct work *w, json_t *observed, const char *hash, const
 		rc = hcr_fields_save(conn, w->id, &w->before, &w->fs, &written, err);
 	if (rc == HCR_OK)
 		rc = hcr_events_append(conn, w->id, "reconciler", w->events, err);
-	if (rc == HCR_OK && (desired_changed || observed || state_changed || settled_changed)) {
+	if (rc == HCR_OK &&
+	    (desired_changed || observed || state_changed || settled_changed || outside)) {
 		desired_text = desired_changed ? json_dumps(desired, JSON_COMPACT) : NULL;
 		observed_text =
 			observed ? json_dumps(observed, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -270,10 +298,11 @@ int hcr_work_save_with(struct work *w, json_t *observed, const char *hash, const
 		params[4] = at;
 		params[5] = state_changed ? state : NULL;
 		params[6] = settled ? "true" : "false";
+		params[7] = bumped ? "1" : "0";
 		rc = hcr_store_query(
 			conn, NULL,
 			"UPDATE clusters SET desired = coalesce($2::jsonb, desired), "
-			"version = version + CASE WHEN $2 IS NULL THEN 0 ELSE 1 END, "
+			"version = version + $8::int, "
 			"observed = coalesce($3::jsonb, observed), "
 			"observed_hash = coalesce($4, observed_hash), "
 			"observed_started_at = CASE WHEN $3 IS NULL THEN observed_started_at "
@@ -283,7 +312,7 @@ int hcr_work_save_with(struct work *w, json_t *observed, const char *hash, const
 			"updated_at = CASE WHEN $2 IS NULL AND $6 IS NULL THEN updated_at "
 			"  ELSE now() END, settled = $7::boolean "
 			"WHERE id = $1::uuid",
-			7, params, err);
+			8, params, err);
 	}
 	if (rc == HCR_OK)
 		rc = hcr_store_commit(conn, err);
@@ -298,8 +327,9 @@ int hcr_work_save_with(struct work *w, json_t *observed, const char *hash, const
 	if (desired_changed) {
 		json_decref(w->desired_doc);
 		w->desired_doc = json_incref(desired);
-		w->version++;
 	}
+	if (bumped)
+		w->version++;
 	if (observed) {
 		free(w->observed_hash);
 		w->observed_hash = hcr_strdup(hash);
