@@ -6,7 +6,7 @@
 #   make lint     clang-format (check), cppcheck, clang-tidy
 #   make deps     install the Debian packages hcr needs (idempotent)
 
-PKGS     := libcurl openssl jansson yaml-0.1 libpq libmicrohttpd
+PKGS     := libcurl openssl jansson yaml-0.1 libpq libmicrohttpd libgit2
 CC       ?= cc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lpthread -lm

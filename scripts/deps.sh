@@ -3,7 +3,7 @@
 # quiet when nothing is missing; uses sudo when not run as root.
 set -eu
 PACKAGES="build-essential pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev
-libpq-dev libev-dev libmicrohttpd-dev libcmocka-dev postgresql-15 python3 openssl
+libpq-dev libev-dev libmicrohttpd-dev libcmocka-dev libgit2-dev postgresql-15 python3 openssl
 clang-format clang-tidy cppcheck"
 
 missing=""

@@ -16,38 +16,10 @@
 #include "hcr/credentials.h"
 #include "hcr/crypto.h"
 #include "hcr/json.h"
+#include "hcr/kube_targets.h"
 #include "hcr/mem.h"
 #include "hcr/provider_run.h"
 
-/* A failed cloud call as an API error: says it was the cloud, keeps the cloud's words. */
-static int cloud_error(hcr_error *err, int rc, const hcr_error *cloud, const char *provider,
-		       const char *credential)
-{
-	char detail[sizeof(cloud->detail)];
-	char message[sizeof(cloud->message)];
-
-	snprintf(detail, sizeof(detail), "%s", cloud->detail);
-	snprintf(message, sizeof(message), "%s", cloud->message);
-	if (rc == HCR_EUPSTREAM || rc == HCR_ERROR || rc == HCR_OK) {
-		hcr_error_set(err, HCR_EUPSTREAM, HCR_ERR_UNAVAILABLE, "%s did not answer: %s",
-			      provider, message);
-		hcr_error_hint(err, "try again; if it persists, check the provider's endpoint and "
-				    "hcr's outbound network");
-	} else if (rc == HCR_EDENIED) {
-		hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
-			      "%s refused credential \"%s\": %s", provider, credential, message);
-		hcr_error_hint(err, "check the credential's keys and its permissions "
-				    "(docs/providers/)");
-	} else {
-		hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID, "%s refused the request: %s",
-			      provider, message);
-	}
-	snprintf(err->detail, sizeof(err->detail), "%s", detail);
-	return rc == HCR_EUPSTREAM || rc == HCR_ERROR || rc == HCR_OK ? HCR_EUPSTREAM
-								      : HCR_EINVALID;
-}
-
-/* The credential's secret, checked to belong to `provider`. A missing one is the body's fault. */
 /*
  * Opens credential `name`. `provider` may be NULL: the credential's own
  * provider is then used. `kind` receives the credential's provider.
@@ -205,7 +177,7 @@ int hcr_api_discover(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	json_decref(secret);
 	secret = NULL;
 	if (rc != HCR_OK) {
-		rc = cloud_error(err, rc, &cloud, provider, credential);
+		rc = hcr_cloud_error(err, rc, &cloud, provider, credential);
 		goto done;
 	}
 	clusters = sorted_clusters(list);
@@ -277,60 +249,23 @@ static char *kubeconfig(const char *name, json_t *creds)
 
 int hcr_api_kube_credentials(hcr_req *req, hcr_resp *resp, hcr_error *err)
 {
-	json_t *cluster = NULL, *secret = NULL, *creds = NULL;
-	const hcr_provider_ops *ops;
-	hcr_cluster_ref ref = {0};
-	hcr_error cloud;
-	PGconn *conn = NULL;
-	const char *provider, *credential;
+	json_t *cluster = NULL, *creds = NULL;
+	const char *name;
 	char *config;
 	int rc;
 
-	rc = hcr_store_acquire(req->api->store, &conn, err);
+	snprintf(req->target, sizeof(req->target), "cluster:%s", req->params[0]);
+	rc = hcr_cluster_kube_credentials(&creds, &cluster, req->api->store, req->api->cfg,
+					  req->api->key, req->params[0], err);
 	if (rc != HCR_OK)
 		return rc;
-	rc = hcr_clusters_get(conn, req->params[0], &cluster, NULL, err);
-	if (rc == HCR_OK) {
-		provider = json_string_value(json_object_get(cluster, "provider"));
-		credential = json_string_value(json_object_get(cluster, "credential"));
-		snprintf(req->target, sizeof(req->target), "cluster:%s",
-			 json_string_value(json_object_get(cluster, "name")));
-		ops = hcr_provider_lookup(provider);
-		if (!ops || !ops->kube_credentials) {
-			rc = hcr_error_set(err, HCR_ECONFLICT, HCR_ERR_CONFLICT,
-					   "%s clusters have no Kubernetes credentials in this "
-					   "build of hcr",
-					   provider);
-		} else {
-			char kind[8] = "";
-
-			rc = open_credential(req, conn, credential, provider, &secret, kind, err);
-		}
-	}
-	hcr_store_release(req->api->store, conn);
-	if (rc != HCR_OK)
-		goto done;
-	ref.id = json_string_value(json_object_get(cluster, "id"));
-	ref.name = json_string_value(json_object_get(cluster, "name"));
-	ref.cloud_name = json_string_value(json_object_get(cluster, "cloudName"));
-	ref.region = json_string_value(json_object_get(cluster, "region"));
-	ref.location = json_string_value(json_object_get(cluster, "location"));
-	ref.resource_group = json_string_value(json_object_get(cluster, "resourceGroup"));
-	ref.project = json_string_value(json_object_get(cluster, "project"));
-	ref.secret = secret;
-	rc = hcr_provider_run(&creds, ops, req->api->cfg, HCR_CALL_KUBE_CREDENTIALS, &ref, &cloud);
-	if (rc != HCR_OK) {
-		rc = cloud_error(err, rc, &cloud, provider, credential);
-		goto done;
-	}
-	config = kubeconfig(ref.name, creds);
+	name = json_string_value(json_object_get(cluster, "name"));
+	snprintf(req->target, sizeof(req->target), "cluster:%s", name);
+	config = kubeconfig(name, creds);
 	json_object_set_new(creds, "kubeconfig", json_string(config));
 	hcr_crypto_wipe(config, strlen(config));
 	free(config);
-	hcr_api_reply(resp, 200, json_incref(creds));
-done:
-	json_decref(creds);
-	json_decref(secret);
+	hcr_api_reply(resp, 200, creds);
 	json_decref(cluster);
-	return rc;
+	return HCR_OK;
 }

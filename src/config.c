@@ -116,6 +116,12 @@ static const struct setting settings[] = {
 	{"providers.aks.authority", "HCR_AKS_AUTHORITY", K_PATH, true, 0, 0, FIELD(aks_authority)},
 	{"providers.gke.endpoint", "HCR_GKE_ENDPOINT", K_PATH, true, 0, 0, FIELD(gke_endpoint)},
 	{"providers.gke.token_uri", "HCR_GKE_TOKEN_URI", K_PATH, true, 0, 0, FIELD(gke_token_uri)},
+	{"sync.kubeconfig", "HCR_SYNC_KUBECONFIG", K_PATH, true, 0, 0, FIELD(sync_kubeconfig)},
+	{"sync.resync_s", "HCR_SYNC_RESYNC_S", K_INT, false, 5, 86400, FIELD(sync_resync_s)},
+	{"sync.create_namespaces", "HCR_SYNC_CREATE_NAMESPACES", K_BOOL, false, 0, 0,
+	 FIELD(sync_create_namespaces)},
+	{"sync.request_timeout_ms", NULL, K_INT, false, 100, 600000,
+	 FIELD(sync_request_timeout_ms)},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -601,6 +607,8 @@ void hcr_config_defaults(hcr_config *cfg)
 	cfg->rec_burst = 40;
 	cfg->rec_backoff_max_s = 600;
 	cfg->eks_list_updates = true;
+	cfg->sync_resync_s = 300;
+	cfg->sync_request_timeout_ms = 60000;
 }
 
 void hcr_config_free(hcr_config *cfg)

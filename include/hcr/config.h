@@ -80,6 +80,19 @@ typedef struct hcr_config {
 	 * account JWTs are exchanged; NULL = the key's own token_uri.
 	 */
 	char *gke_endpoint, *gke_token_uri;
+
+	/*
+	 * sync.*: the sibling worker (hcr sync) and the compare.
+	 * sync.kubeconfig: a kubeconfig whose contexts can be named as clusters
+	 * (besides registered clusters); NULL = none.
+	 * sync.resync_s: full resync of config sync besides its watches (5..86400), default 300.
+	 * sync.create_namespaces: config sync may create a missing target namespace; default false.
+	 * sync.request_timeout_ms: every Kubernetes API request but watches, default 60000.
+	 */
+	char *sync_kubeconfig;
+	int sync_resync_s;
+	bool sync_create_namespaces;
+	int sync_request_timeout_ms;
 } hcr_config;
 
 /* Fills `cfg` with defaults. Free with hcr_config_free. */
