@@ -6,126 +6,53 @@
  *
  * The kubeconfig's static token carries no expiry, so expiresAt is now + 3600:
  * the sync worker asks again within the hour (a rotated token is then seen).
- * Every copy of the kubeconfig and of the token hcr makes is wiped when freed
- * (libyaml's buffers and nodes included); none is logged.
+ * The kubeconfig is read by the Kubernetes client's reader (hcr/kube.h), which
+ * wipes every copy of it and of the token it makes; none is logged.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
-
 #include "aks_int.h"
 #include "hcr/crypto.h"
+#include "hcr/kube.h"
 #include "hcr/mem.h"
 
 #define AKS_KUBE_TOKEN_S 3600
 
-/* ---- parsing (pure) -------------------------------------------------------------------- */
+/* ---- parsing (pure): the Kubernetes client's kubeconfig reader --------------------------- */
 
-static const char *scalar(yaml_document_t *doc, yaml_node_t *n)
-{
-	(void)doc;
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-/* The value of `key` in mapping `map`, or NULL. */
-static yaml_node_t *member(yaml_document_t *doc, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t *p;
-
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		const char *k = scalar(doc, yaml_document_get_node(doc, p->key));
-
-		if (k && strcmp(k, key) == 0)
-			return yaml_document_get_node(doc, p->value);
-	}
-	return NULL;
-}
-
-/* The `inner` mapping of the item of sequence `list` whose name is `name`, or NULL. */
-static yaml_node_t *named(yaml_document_t *doc, yaml_node_t *root, const char *list,
-			  const char *name, const char *inner)
-{
-	yaml_node_t *seq = member(doc, root, list);
-	yaml_node_item_t *i;
-
-	if (!seq || seq->type != YAML_SEQUENCE_NODE || !name)
-		return NULL;
-	for (i = seq->data.sequence.items.start; i < seq->data.sequence.items.top; i++) {
-		yaml_node_t *it = yaml_document_get_node(doc, *i);
-		const char *n = scalar(doc, member(doc, it, "name"));
-
-		if (n && strcmp(n, name) == 0)
-			return member(doc, it, inner);
-	}
-	return NULL;
-}
-
-static void wipe_document(yaml_document_t *doc)
-{
-	yaml_node_t *n;
-
-	for (n = doc->nodes.start; n && n < doc->nodes.top; n++)
-		if (n->type == YAML_SCALAR_NODE && n->data.scalar.value)
-			hcr_crypto_wipe(n->data.scalar.value, n->data.scalar.length);
-}
-
-static void wipe_parser(yaml_parser_t *p)
-{
-	if (p->buffer.start)
-		hcr_crypto_wipe(p->buffer.start, (size_t)(p->buffer.end - p->buffer.start));
-	if (p->raw_buffer.start)
-		hcr_crypto_wipe(p->raw_buffer.start,
-				(size_t)(p->raw_buffer.end - p->raw_buffer.start));
-}
+#define ORIGIN "the kubeconfig from listClusterUserCredential"
 
 static int bad(hcr_error *err, const char *what)
 {
-	return hcr_error_set(err, HCR_EUPSTREAM, HCR_ERR_UNAVAILABLE,
-			     "the kubeconfig from listClusterUserCredential %s", what);
+	return hcr_error_set(err, HCR_EUPSTREAM, HCR_ERR_UNAVAILABLE, ORIGIN " %s", what);
 }
 
-static int read_kubeconfig(json_t **out, yaml_document_t *doc, time_t now, hcr_error *err)
+/* kube_credentials' result from the resolved current context. */
+static int from_context(json_t **out, const hcr_kube_context *ctx, time_t now, hcr_error *err)
 {
-	yaml_node_t *root = yaml_document_get_root_node(doc), *ctx, *cluster, *user;
-	const char *current, *server, *ca, *token;
+	char *ca;
 
-	if (!root || root->type != YAML_MAPPING_NODE)
-		return bad(err, "is not a YAML mapping");
-	current = scalar(doc, member(doc, root, "current-context"));
-	if (!current || !*current)
-		return bad(err, "has no current-context");
-	if (!(ctx = named(doc, root, "contexts", current, "context")))
-		return bad(err, "lacks its current context");
-	cluster = named(doc, root, "clusters", scalar(doc, member(doc, ctx, "cluster")), "cluster");
-	if (!cluster)
-		return bad(err, "lacks the current context's cluster");
-	server = scalar(doc, member(doc, cluster, "server"));
-	if (!server || (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0))
-		return bad(err, "has no http(s) server for the current context's cluster");
-	ca = scalar(doc, member(doc, cluster, "certificate-authority-data"));
-	user = named(doc, root, "users", scalar(doc, member(doc, ctx, "user")), "user");
-	if (!user)
-		return bad(err, "lacks the current context's user");
-	token = scalar(doc, member(doc, user, "token"));
-	if (!token || !*token)
+	if (!ctx->token || !*ctx->token)
 		return hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
 				     "the cluster's user credential has no static token (Azure AD "
 				     "integration with exec/azure-cli login, or local accounts "
 				     "disabled): hcr cannot use it");
-	*out = json_pack("{s:s, s:s, s:I}", "server", server, "token", token, "expiresAt",
+	*out = json_pack("{s:s, s:s, s:I}", "server", ctx->server, "token", ctx->token, "expiresAt",
 			 (json_int_t)now + AKS_KUBE_TOKEN_S);
-	if (ca && *ca)
+	if (ctx->ca_pem && ctx->ca_len) {
+		ca = hcr_crypto_base64_encode(ctx->ca_pem, ctx->ca_len);
 		json_object_set_new(*out, "certificateAuthorityData", json_string(ca));
+		free(ca);
+	}
 	return HCR_OK;
 }
 
 int hcr_aks_parse_kubeconfig(json_t **out, const char *b64, time_t now, hcr_error *err)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
+	hcr_kubeconfig *kc = NULL;
+	hcr_kube_context *ctx = NULL;
+	hcr_error why;
 	unsigned char *raw;
 	size_t len = 0;
 	int rc;
@@ -133,27 +60,25 @@ int hcr_aks_parse_kubeconfig(json_t **out, const char *b64, time_t now, hcr_erro
 	*out = NULL;
 	if (!b64 || !(raw = hcr_crypto_base64_decode(b64, &len)))
 		return bad(err, "is not base64");
-	if (!yaml_parser_initialize(&parser)) {
-		hcr_crypto_wipe(raw, len);
-		free(raw);
-		return bad(err, "could not be parsed (out of memory)");
-	}
-	yaml_parser_set_input_string(&parser, raw, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		/* The problem's text only: never the kubeconfig's own. */
-		rc = hcr_error_set(err, HCR_EUPSTREAM, HCR_ERR_UNAVAILABLE,
-				   "the kubeconfig from listClusterUserCredential is not YAML");
-		hcr_error_detail(err, "line %lu: %s", (unsigned long)parser.problem_mark.line + 1,
-				 parser.problem ? parser.problem : "syntax error");
-	} else {
-		rc = read_kubeconfig(out, &doc, now, err);
-		wipe_document(&doc);
-		yaml_document_delete(&doc);
-	}
-	wipe_parser(&parser);
-	yaml_parser_delete(&parser);
+	rc = hcr_kubeconfig_parse(&kc, (const char *)raw, len, ORIGIN, NULL, &why);
 	hcr_crypto_wipe(raw, len);
 	free(raw);
+	if (rc != HCR_OK) {
+		/* The client's messages never carry the kubeconfig's secrets. */
+		bad(err, "is not YAML in kubeconfig form");
+		hcr_error_detail(err, "%s", why.message);
+		return HCR_EUPSTREAM;
+	}
+	if (!hcr_kubeconfig_current_context(kc)) {
+		rc = bad(err, "has no current-context");
+	} else if (hcr_kubeconfig_resolve(&ctx, kc, NULL, &why) != HCR_OK) {
+		rc = bad(err, "cannot be used for its current-context");
+		hcr_error_detail(err, "%s", why.message);
+	} else {
+		rc = from_context(out, ctx, now, err);
+	}
+	hcr_kube_context_free(ctx);
+	hcr_kubeconfig_free(kc);
 	return rc;
 }
 

@@ -20,6 +20,9 @@
 
 #define NOW   1700000000
 #define TOKEN "s3cr3t-token-0123456789abcdef"
+/* base64 of "-----BEGIN CERTIFICATE-----\nQ0FEQVRB\n-----END CERTIFICATE-----\n" */
+#define CA_B64 \
+	"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tClEwRkVRVlJCCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K"
 
 /* An AKS-like kubeconfig: a decoy context first, the current one second. */
 static const char *const GOOD = "apiVersion: v1\n"
@@ -29,7 +32,7 @@ static const char *const GOOD = "apiVersion: v1\n"
 				"    server: https://other.example:443\n"
 				"  name: other\n"
 				"- cluster:\n"
-				"    certificate-authority-data: Q0FEQVRB\n"
+				"    certificate-authority-data: " CA_B64 "\n"
 				"    server: https://demo-abc.hcp.westeurope.azmk8s.io:443\n"
 				"  name: demo\n"
 				"contexts:\n"
@@ -77,7 +80,7 @@ static void test_aks_kubeconfig__good(void **state)
 	assert_string_equal(json_string_value(json_object_get(out, "server")),
 			    "https://demo-abc.hcp.westeurope.azmk8s.io:443");
 	assert_string_equal(json_string_value(json_object_get(out, "certificateAuthorityData")),
-			    "Q0FEQVRB");
+			    CA_B64);
 	assert_string_equal(json_string_value(json_object_get(out, "token")), TOKEN);
 	assert_int_equal(json_integer_value(json_object_get(out, "expiresAt")), NOW + 3600);
 	assert_int_equal(json_object_size(out), 4);
