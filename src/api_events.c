@@ -1,7 +1,9 @@
 /*
  * GET /v1/events: the append-only history of every cluster's desired,
- * observed, applied and ownership changes, filtered and paginated, or as a
- * live Server-Sent Events stream (Accept: text/event-stream).
+ * observed, applied and ownership changes, and of config sync's results
+ * (kinds "sync.*", which may be about a kubeconfig context rather than a
+ * registered cluster), filtered and paginated, or as a live Server-Sent
+ * Events stream (Accept: text/event-stream).
  *
  * A stream holds its connection's own thread (the API serves one thread per
  * connection) and looks for new events twice a second; it resumes after the
@@ -19,19 +21,28 @@
 #include "store_sql.h"
 
 /* Values keep their nulls: only the envelope's empty fields are dropped. */
-#define EVENT_JSON                                                                                 \
-	"(jsonb_strip_nulls(jsonb_build_object('id', e.id, 'cluster', c.name, 'clusterId', c.id, " \
-	"'at', " HCR_SQL_TS("e.at") ", 'actor', e.actor, 'kind', e.kind, 'path', e.path, "         \
-				    "'operation', e.operation_id, 'message', e.message)) || "      \
+#define EVENT_JSON                                                                            \
+	"(jsonb_strip_nulls(jsonb_build_object('id', e.id, 'cluster', coalesce(c.name, "      \
+	"e.context), "                                                                        \
+	"'clusterId', c.id, 'context', e.context, "                                           \
+	"'at', " HCR_SQL_TS("e.at") ", 'actor', e.actor, 'kind', e.kind, 'path', e.path, "    \
+				    "'operation', e.operation_id, 'message', e.message)) || " \
 				    "jsonb_build_object('old', e.old_value, 'new', e.new_value))"
 
-/* Filters shared by the list and the stream: $1 cluster, $2 path, $3 kind, $4 since, $5 until. */
-#define EVENT_FILTERS                                                             \
-	"($1::text IS NULL OR c.name = $1 OR c.id::text = $1) "                   \
-	"AND ($2::text IS NULL OR e.path = $2 OR starts_with(e.path, $2 || '.') " \
-	"     OR starts_with(e.path, $2 || '[')) "                                \
-	"AND ($3::text IS NULL OR e.kind = $3) "                                  \
-	"AND ($4::timestamptz IS NULL OR e.at >= $4::timestamptz) "               \
+/*
+ * Filters shared by the list and the stream: $1 cluster (a registered
+ * cluster's name or id, or a context's name, bare or as "context:NAME"),
+ * $2 path (config sync's paths are "Kind/namespace/name"), $3 kind ("sync.*"
+ * is every kind that starts with "sync."), $4 since, $5 until.
+ */
+#define EVENT_FILTERS                                                                \
+	"($1::text IS NULL OR c.name = $1 OR c.id::text = $1 OR e.context = $1 "     \
+	"     OR 'context:' || e.context = $1) "                                     \
+	"AND ($2::text IS NULL OR e.path = $2 OR starts_with(e.path, $2 || '.') "    \
+	"     OR starts_with(e.path, $2 || '[') OR starts_with(e.path, $2 || '/')) " \
+	"AND ($3::text IS NULL OR e.kind = $3 "                                      \
+	"     OR (right($3, 2) = '.*' AND starts_with(e.kind, left($3, -1)))) "      \
+	"AND ($4::timestamptz IS NULL OR e.at >= $4::timestamptz) "                  \
 	"AND ($5::timestamptz IS NULL OR e.at < $5::timestamptz) "
 
 static int parse_id(const char *s, const char *what, long long *out, hcr_error *err)
@@ -107,7 +118,7 @@ static int stream_fetch(struct stream *s)
 		return 0; /* the database is away: try again at the next tick */
 	if (hcr_store_query(conn, &res,
 			    "SELECT e.id, " EVENT_JSON " FROM cluster_events e "
-			    "JOIN clusters c ON c.id = e.cluster_id WHERE " EVENT_FILTERS
+			    "LEFT JOIN clusters c ON c.id = e.cluster_id WHERE " EVENT_FILTERS
 			    "AND e.id > $6::bigint ORDER BY e.id LIMIT 500",
 			    6, params, &err) == HCR_OK) {
 		n = PQntuples(res);
@@ -226,7 +237,7 @@ int hcr_api_events_list(hcr_req *req, hcr_resp *resp, hcr_error *err)
 	params[6] = limit_b;
 	rc = hcr_store_query(conn, &res,
 			     "SELECT " EVENT_JSON ", e.id FROM cluster_events e "
-			     "JOIN clusters c ON c.id = e.cluster_id WHERE " EVENT_FILTERS
+			     "LEFT JOIN clusters c ON c.id = e.cluster_id WHERE " EVENT_FILTERS
 			     "AND ($6::bigint IS NULL OR e.id < $6::bigint) "
 			     "ORDER BY e.id DESC LIMIT $7::int",
 			     7, params, err);

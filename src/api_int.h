@@ -104,6 +104,10 @@ int hcr_api_cluster_drift(hcr_req *req, hcr_resp *resp, hcr_error *err);
 /* src/api_discover.c */
 int hcr_api_discover(hcr_req *req, hcr_resp *resp, hcr_error *err);
 int hcr_api_kube_credentials(hcr_req *req, hcr_resp *resp, hcr_error *err);
+/* src/api_compare.c */
+int hcr_api_compare(hcr_req *req, hcr_resp *resp, hcr_error *err);
+int hcr_api_compare_create(hcr_req *req, hcr_resp *resp, hcr_error *err);
+int hcr_api_compare_update(hcr_req *req, hcr_resp *resp, hcr_error *err);
 int hcr_api_drift(hcr_req *req, hcr_resp *resp, hcr_error *err);
 int hcr_api_events_list(hcr_req *req, hcr_resp *resp, hcr_error *err);
 

@@ -37,6 +37,8 @@ static const char usage[] =
 	"  drift                           fields that are not in sync\n"
 	"  events                          the history of changes\n"
 	"  discover --credential NAME      clusters a cloud credential can see, registered or not\n"
+	"  compare --left A --right B      two clusters' Kubernetes objects side by side; create\n"
+	"                                  what is missing (runs here, against each cluster)\n"
 	"\n"
 	"global options (anywhere on the line):\n"
 	"  --url URL        hcr's API (HCR_URL; default " DEFAULT_URL ")\n"
@@ -47,7 +49,8 @@ static const char usage[] =
 	"Settings may also live in ~/.config/hcr/config (url = ..., token = ...).\n"
 	"Run \"hcr <command> --help\" for a command's options; docs/cli.md has examples.\n";
 
-static const char *const commands[] = {"clusters", "config", "drift", "events", "discover"};
+static const char *const commands[] = {"clusters", "config",   "drift",
+				       "events",   "discover", "compare"};
 
 bool hcr_cli_handles(const char *cmd)
 {
@@ -492,6 +495,8 @@ int hcr_cli_main(int argc, char **argv)
 		code = hcr_cli_drift(&cli, nrest, rest);
 	else if (strcmp(rest[0], "discover") == 0)
 		code = hcr_cli_discover(&cli, nrest, rest);
+	else if (strcmp(rest[0], "compare") == 0)
+		code = hcr_cli_compare(&cli, nrest, rest);
 	else
 		code = hcr_cli_events(&cli, nrest, rest);
 	curl_global_cleanup();

@@ -122,6 +122,9 @@ static const struct setting settings[] = {
 	 FIELD(sync_create_namespaces)},
 	{"sync.request_timeout_ms", NULL, K_INT, false, 100, 600000,
 	 FIELD(sync_request_timeout_ms)},
+	{"sync.sources", "HCR_SYNC_SOURCES", K_PATH, true, 0, 0, FIELD(sync_sources)},
+	{"sync.max_delete_percent", "HCR_SYNC_MAX_DELETE_PERCENT", K_INT, false, 0, 100,
+	 FIELD(sync_max_delete_percent)},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -609,6 +612,7 @@ void hcr_config_defaults(hcr_config *cfg)
 	cfg->eks_list_updates = true;
 	cfg->sync_resync_s = 300;
 	cfg->sync_request_timeout_ms = 60000;
+	cfg->sync_max_delete_percent = 50;
 }
 
 void hcr_config_free(hcr_config *cfg)

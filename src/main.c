@@ -26,21 +26,25 @@
 #include "hcr/pgembed.h"
 #include "hcr/reconcile.h"
 #include "hcr/store.h"
+#include "hcr/sync.h"
 #include "hcr/version.h"
 
 static const char usage[] =
 	"usage: hcr <command> [options]\n"
 	"\n"
 	"commands:\n"
-	"  run       every role in one process (the REST API and the reconciler);\n"
+	"  run       every role in one process (the REST API, the reconciler and the\n"
+	"            sync worker);\n"
 	"            starts an embedded PostgreSQL under --data-dir when no database\n"
 	"            URL is set\n"
 	"  serve     the REST API only\n"
 	"  reconcile the reconciler only: polls clouds, pushes desired changes\n"
+	"  sync      the sync worker only: config sync between clusters\n"
 	"  migrate   apply database migrations and exit\n"
 	"  version   print the version\n"
 	"  help      this text\n"
-	"  clusters, config, drift, events, discover: the operator CLI (hcr <command> --help)\n"
+	"  clusters, config, drift, events, discover, compare: the operator CLI\n"
+	"            (hcr <command> --help)\n"
 	"\n"
 	"options (override the configuration file and HCR_* environment variables):\n"
 	"  --config FILE            YAML configuration (see deploy/hcr.example.yaml)\n"
@@ -159,6 +163,9 @@ struct process {
 	hcr_reconciler *rec;
 	pthread_t rec_thread;
 	bool rec_running;
+	hcr_sync *sync;
+	pthread_t sync_thread;
+	bool sync_running;
 };
 
 static void *reconcile_thread(void *arg)
@@ -183,8 +190,33 @@ static int start_reconciler(struct process *p, hcr_error *err)
 	return HCR_OK;
 }
 
+static void *sync_thread(void *arg)
+{
+	hcr_sync_run(arg);
+	return NULL;
+}
+
+/* Starts the sync worker on its own thread (it starts its own threads in turn). */
+static int start_sync(struct process *p, hcr_error *err)
+{
+	int rc = hcr_sync_new(&p->sync, &p->cfg, p->store, &p->key, err);
+
+	if (rc != HCR_OK)
+		return rc;
+	if (pthread_create(&p->sync_thread, NULL, sync_thread, p->sync) != 0)
+		return hcr_error_set(err, HCR_ERROR, HCR_ERR_INTERNAL,
+				     "cannot start the sync worker thread");
+	p->sync_running = true;
+	return HCR_OK;
+}
+
 static void teardown(struct process *p)
 {
+	if (p->sync_running) {
+		hcr_sync_stop(p->sync);
+		pthread_join(p->sync_thread, NULL);
+	}
+	hcr_sync_free(p->sync);
 	if (p->rec_running) {
 		hcr_reconciler_stop(p->rec);
 		pthread_join(p->rec_thread, NULL);
@@ -281,7 +313,7 @@ static int serve(int argc, char **argv)
 	rc = load_key(&p, &err);
 	if (rc != HCR_OK)
 		goto done;
-	if (strcmp(argv[1], "reconcile") != 0) {
+	if (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "serve") == 0) {
 		token_file = hcr_sprintf("%s/admin-token", p.cfg.data_dir);
 		rc = hcr_api_bootstrap_admin(p.store, token_file, &created, &err);
 		if (rc != HCR_OK)
@@ -290,13 +322,19 @@ static int serve(int argc, char **argv)
 		if (rc != HCR_OK)
 			goto done;
 	}
-	if (strcmp(argv[1], "serve") != 0) {
+	if (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "reconcile") == 0) {
 		rc = start_reconciler(&p, &err);
 		if (rc != HCR_OK)
 			goto done;
 	}
+	if (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "sync") == 0) {
+		rc = start_sync(&p, &err);
+		if (rc != HCR_OK)
+			goto done;
+	}
 	if (!p.api) {
-		fprintf(stderr, "hcr %s is reconciling; stop with Ctrl-C\n", hcr_version());
+		fprintf(stderr, "hcr %s is %s; stop with Ctrl-C\n", hcr_version(),
+			p.rec ? "reconciling" : "syncing");
 		goto wait;
 	}
 
@@ -349,7 +387,8 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
 
-	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "serve") == 0 || strcmp(cmd, "reconcile") == 0)
+	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "serve") == 0 || strcmp(cmd, "reconcile") == 0 ||
+	    strcmp(cmd, "sync") == 0)
 		return serve(argc, argv);
 	if (strcmp(cmd, "migrate") == 0)
 		return migrate(argc, argv);

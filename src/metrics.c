@@ -44,6 +44,12 @@ static const struct {
 	{"hcr_reconcile_operations_failed_total", "Cloud operations that failed."},
 	{"hcr_reconcile_throttled_total", "Cloud calls delayed by a rate limit."},
 	{"hcr_reconcile_notifies_total", "Edit notifications received."},
+	{"hcr_sync_created_total", "Config sync: copies created."},
+	{"hcr_sync_updated_total", "Config sync: copies updated or replaced."},
+	{"hcr_sync_deleted_total", "Config sync: copies deleted."},
+	{"hcr_sync_foreign_total", "Config sync: objects in the way that hcr did not make."},
+	{"hcr_sync_refused_total", "Config sync: refusals (same server twice, guard, empty list)."},
+	{"hcr_sync_failed_total", "Config sync: failed reads and writes."},
 };
 
 void hcr_metrics_count(hcr_metric_counter c, unsigned long long n)

@@ -1,11 +1,13 @@
 /*
- * The operator CLI: `hcr clusters`, `hcr config`, `hcr drift`, `hcr events` and
- * `hcr discover`, a client of a running hcr's REST API (docs/cli.md).
+ * The operator CLI: `hcr clusters`, `hcr config`, `hcr drift`, `hcr events`,
+ * `hcr discover`, clients of a running hcr's REST API, and `hcr compare`,
+ * which talks to Kubernetes clusters itself (docs/cli.md).
  *
  * The first two functions are what src/main.c calls. The rest is shared by
  * the CLI's own files (src/cli*.c) and their tests: the HTTP client, the
  * event-stream reader, the table printer and the merge-patch helpers. None of
- * it touches the server's modules; the CLI only talks HTTP.
+ * it touches the server's modules; the CLI talks HTTP to hcr, and compare
+ * talks to Kubernetes through the same client as the server.
  *
  * Exit codes: 0 done, 1 the request failed (the API's error, or hcr could not
  * be reached), 2 the command line was wrong (the subcommand's usage follows).
@@ -22,7 +24,7 @@
 #include "hcr/error.h"
 #include "hcr/mem.h"
 
-/* Whether `cmd` (argv[1]) is a CLI command: clusters, config, drift, events or discover. */
+/* Whether `cmd` (argv[1]) is a CLI command: clusters, config, drift, events, discover, compare. */
 bool hcr_cli_handles(const char *cmd);
 
 /* Runs a CLI command; `argv[1]` is the command. Returns the process exit code. */
@@ -212,6 +214,12 @@ int hcr_cli_config(hcr_cli *cli, int argc, char **argv);
 int hcr_cli_drift(hcr_cli *cli, int argc, char **argv);
 int hcr_cli_events(hcr_cli *cli, int argc, char **argv);
 int hcr_cli_discover(hcr_cli *cli, int argc, char **argv);
+/*
+ * `hcr compare` runs its engine in the CLI (hcr/kube_compare.h) and talks
+ * HTTP to hcr only for the credentials of registered clusters. Its exit
+ * codes are diff's: 0 same, 1 different (or a write failed), 2 trouble.
+ */
+int hcr_cli_compare(hcr_cli *cli, int argc, char **argv);
 
 /* Prints "hcr: <message>", a blank line and `usage` to stderr; returns HCR_CLI_EXIT_USAGE. */
 int hcr_cli_usage_error(const char *usage, const char *fmt, ...)

@@ -88,11 +88,19 @@ typedef struct hcr_config {
 	 * sync.resync_s: full resync of config sync besides its watches (5..86400), default 300.
 	 * sync.create_namespaces: config sync may create a missing target namespace; default false.
 	 * sync.request_timeout_ms: every Kubernetes API request but watches, default 60000.
+	 * sync.sources: the clusters config sync reads annotated objects from: a
+	 * comma-separated list of names and the words "contexts" (every context of
+	 * sync.kubeconfig), "clusters" (every registered cluster with Kubernetes
+	 * credentials), "all" and "none"; NULL = "contexts".
+	 * sync.max_delete_percent: the most copies of one source a list may prune in one
+	 * pass, in percent (0..100; 0: lists never delete, 100: no limit), default 50.
 	 */
 	char *sync_kubeconfig;
 	int sync_resync_s;
 	bool sync_create_namespaces;
 	int sync_request_timeout_ms;
+	char *sync_sources;
+	int sync_max_delete_percent;
 } hcr_config;
 
 /* Fills `cfg` with defaults. Free with hcr_config_free. */
