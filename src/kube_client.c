@@ -478,6 +478,19 @@ static struct curl_slist *build_headers(const hcr_kube *k, const kube_req *req,
 	return h;
 }
 
+/* libcurl's progress callback: a non-zero answer aborts the transfer. */
+static int on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	const kube_req *req = p;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return req->cancelled(req->cancel_arg) ? 1 : 0;
+}
+
 static CURLcode perform_once(hcr_kube *k, const kube_req *req, kube_resp *resp, bool *too_big)
 {
 	struct xfer x = {k, req, resp, -1, false};
@@ -498,7 +511,20 @@ static CURLcode perform_once(hcr_kube *k, const kube_req *req, kube_resp *resp, 
 	curl_easy_setopt(k->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(k->curl, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(k->curl, CURLOPT_TIMEOUT_MS, timeout > 0 ? timeout : 0L);
+	if (req->cancelled) {
+		curl_easy_setopt(k->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(k->curl, CURLOPT_XFERINFODATA, (void *)req);
+		curl_easy_setopt(k->curl, CURLOPT_NOPROGRESS, 0L);
+	}
 	cc = curl_easy_perform(k->curl);
+	if (req->cancelled) {
+		curl_easy_setopt(k->curl, CURLOPT_NOPROGRESS, 1L);
+		curl_easy_setopt(k->curl, CURLOPT_XFERINFOFUNCTION, NULL);
+		curl_easy_setopt(k->curl, CURLOPT_XFERINFODATA, NULL);
+		/* Cancelled on purpose: what arrived so far stands, as with a stopping sink. */
+		if (cc == CURLE_ABORTED_BY_CALLBACK)
+			cc = CURLE_OK;
+	}
 	curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &resp->status);
 	last->next = NULL; /* the Authorization node is the connection's */
 	curl_slist_free_all(headers);

@@ -82,6 +82,9 @@ typedef struct kube_req {
 	void *sink_payload;
 	long timeout_ms; /* 0: the connection's request timeout; <0: none */
 	bool no_retry;   /* a 429 / 503 is reported at once */
+	/* May be NULL: asked often (at least once a second); true aborts the transfer. */
+	bool (*cancelled)(void *arg);
+	void *cancel_arg;
 } kube_req;
 
 typedef struct kube_resp {

@@ -193,8 +193,15 @@ int hcr_kube_watch(hcr_kube *k, const hcr_kube_resource *r, const hcr_kube_watch
 	watch_path(&path, r, o, timeout_s);
 	req.path = path.data;
 	req.timeout_ms = (timeout_s + WATCH_MARGIN_S) * 1000;
+	if (o && o->cancelled) {
+		req.cancelled = o->cancelled;
+		req.cancel_arg = o->cancel_arg;
+		req.no_retry = true;
+	}
 	rc = hcr_kube_perform(k, &req, &resp, err);
-	if (rc == HCR_OK)
+	if (o && o->cancelled && o->cancelled(o->cancel_arg))
+		rc = HCR_OK; /* its owner is stopping: whatever arrived stands, nothing failed */
+	else if (rc == HCR_OK)
 		rc = finish(&w, &resp, what, o ? o->ns : NULL, end, err);
 	if (end) {
 		end->events = w.events;

@@ -46,6 +46,12 @@ static bool src_stopping(const sync_source *src)
 	return atomic_load(&src->stop) || hcr_sync_stopping(src->s);
 }
 
+/* hcr_kube_watch's cancel check: a stopping worker ends its open watches at once. */
+static bool watch_cancelled(void *arg)
+{
+	return src_stopping(arg);
+}
+
 static const char *meta_str(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(json_object_get(obj, "metadata"), key));
@@ -382,6 +388,8 @@ static void *watcher_main(void *arg)
 		left = next_list - hcr_sync_now();
 		wo.resource_version = rv;
 		wo.timeout_s = left > SYNC_WATCH_S ? SYNC_WATCH_S : (left < 1 ? 1 : (long)left);
+		wo.cancelled = watch_cancelled;
+		wo.cancel_arg = src;
 		started = hcr_sync_now();
 		rc = hcr_kube_watch(k, &hcr_sync_res[w->kind], &wo, on_event, w, &end, &err);
 		if (end.resource_version) {

@@ -447,6 +447,14 @@ typedef struct hcr_kube_watch_opts {
 	const char *resource_version; /* from a list or an earlier watch; NULL: "now" */
 	long timeout_s;               /* the server ends the watch after this; default 300 */
 	bool no_bookmarks;            /* do not ask for BOOKMARK events */
+	/*
+	 * May be NULL. Asked often while the watch is open (at least once a
+	 * second, even when no event arrives; called on the watching thread):
+	 * true ends the watch at once, as HCR_OK (a worker that is stopping need
+	 * not wait for the server's timeoutSeconds).
+	 */
+	bool (*cancelled)(void *arg);
+	void *cancel_arg;
 } hcr_kube_watch_opts;
 
 /* What a watch ended with. */

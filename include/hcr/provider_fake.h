@@ -24,6 +24,10 @@
  *   destroy         DELETE /v1/clusters/{name} -> {"handle": id}
  *   list            GET /v1/clusters, every page -> {"clusters": [{"cloudName",
  *                   "region" (the scope's, when set)}]}
+ *   kube_credentials POST /v1/clusters/{name}/kube-credentials -> {"server",
+ *                   "certificateAuthorityData"?, "token", "expiresAt"}; a 404 (no
+ *                   such cluster, or one without a Kubernetes endpoint) -> HCR_ENOTFOUND
+ *                   "the fake cloud has no Kubernetes endpoint for cluster ..."
  * HTTP 409 -> HCR_ECONFLICT; 429, 5xx, transport failures and bodies that are not
  * what the cloud should send -> HCR_EUPSTREAM; 400 / 422 -> HCR_EINVALID; 404 ->
  * HCR_ENOTFOUND; 401 / 403 -> HCR_EDENIED. err->detail is the cloud's

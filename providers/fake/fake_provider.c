@@ -44,6 +44,7 @@ typedef enum {
 	CALL_DESTROY,
 	CALL_POLL,
 	CALL_LIST,
+	CALL_KUBE,
 } call_kind;
 
 typedef struct call {
@@ -262,6 +263,11 @@ static int http_failure(hcr_error *err, const call *k, const hcr_http_response *
 	} else if (http == 400 || http == 422) {
 		rc = hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,
 				   "the fake cloud refused the request for %s", k->what);
+	} else if (http == 404 && k->kind == CALL_KUBE) {
+		/* The cluster, or its Kubernetes endpoint, is missing: the detail says which. */
+		rc = hcr_error_set(err, HCR_ENOTFOUND, HCR_ERR_NOT_FOUND,
+				   "the fake cloud has no Kubernetes endpoint for %s", k->what);
+		hcr_error_hint(err, "the fake cloud's PUT /admin/clusters/{name}/kube sets one");
 	} else if (http == 404) {
 		rc = hcr_error_set(err, HCR_ENOTFOUND, HCR_ERR_NOT_FOUND, "%s does not exist",
 				   k->what);
@@ -334,6 +340,29 @@ static int parse_poll(json_t **out, const call *k, json_t *body, hcr_error *err)
 	*out = json_pack("{s:s, s:{s:s, s:s}}", "state", state, "error", "code",
 			 code ? code : "OperationFailed", "message",
 			 msg ? msg : "the operation did not succeed");
+	return HCR_OK;
+}
+
+/* kube_credentials' result; the token is copied into it and never into an error. */
+static int parse_kube(json_t **out, const call *k, json_t *body, hcr_error *err)
+{
+	const char *server = json_string_value(json_object_get(body, "server"));
+	const char *token = json_string_value(json_object_get(body, "token"));
+	json_t *ca = json_object_get(body, "certificateAuthorityData");
+	json_t *expires = json_object_get(body, "expiresAt");
+
+	if (!server || (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0))
+		return unexpected(err, k, "\"server\" is missing or not an http(s) URL");
+	if (!token || !*token)
+		return unexpected(err, k, "\"token\" is missing or empty");
+	if (ca && !json_is_null(ca) && !json_is_string(ca))
+		return unexpected(err, k, "\"certificateAuthorityData\" is not a string");
+	if (!json_is_number(expires))
+		return unexpected(err, k, "\"expiresAt\" is missing or not a number");
+	*out = json_pack("{s:s, s:s, s:I}", "server", server, "token", token, "expiresAt",
+			 (json_int_t)json_number_value(expires));
+	if (*out && json_is_string(ca))
+		json_object_set(*out, "certificateAuthorityData", ca);
 	return HCR_OK;
 }
 
@@ -412,6 +441,9 @@ static int parse_success(json_t **out, call *k, const hcr_http_response *resp, h
 		break;
 	case CALL_LIST:
 		rc = parse_list_page(out, k, body, err);
+		break;
+	case CALL_KUBE:
+		rc = parse_kube(out, k, body, err);
 		break;
 	default:
 		rc = parse_handle(out, k, body, err);
@@ -681,6 +713,18 @@ static int fake_list(hcr_provider *p, const hcr_cluster_ref *scope, hcr_provider
 	return rc == HCR_EAGAIN ? rc : not_started(rc, &err, "list");
 }
 
+static int fake_kube_credentials(hcr_provider *p, const hcr_cluster_ref *c, hcr_provider_cb cb,
+				 void *payload)
+{
+	json_t *body = json_object(); /* an empty object: a POST with a Content-Length */
+	hcr_error err;
+	int rc =
+		cluster_call(p, c, CALL_KUBE, "POST", "/kube-credentials", body, cb, payload, &err);
+
+	json_decref(body);
+	return rc == HCR_EAGAIN ? rc : not_started(rc, &err, "kube_credentials");
+}
+
 const hcr_provider_ops hcr_fake_provider_ops = {
 	.abi = HCR_PROVIDER_ABI,
 	.name = "fake",
@@ -693,4 +737,5 @@ const hcr_provider_ops hcr_fake_provider_ops = {
 	.create = fake_create,
 	.destroy = fake_destroy,
 	.list = fake_list,
+	.kube_credentials = fake_kube_credentials,
 };

@@ -18,8 +18,11 @@ Cloud API (needs "Authorization: Bearer <token>"):
     POST   /v1/clusters/{name}/operations      {"operation", "pool", "changes",
                                                 "clientRequestToken"?} -> 202 operation
     GET    /v1/operations/{id}                 {"id", "cluster", "state", "error"?, ...}
+    POST   /v1/clusters/{name}/kube-credentials {"server", "certificateAuthorityData"?,
+                                                "token", "expiresAt"}
 Admin API (no auth; for tests):
-    GET/PUT/PATCH/DELETE /admin/clusters/{name}, POST /admin/clusters/bulk,
+    GET/PUT/PATCH/DELETE /admin/clusters/{name}, PUT/DELETE /admin/clusters/{name}/kube,
+    POST /admin/clusters/bulk,
     GET/POST/DELETE /admin/faults, GET/DELETE /admin/calls, POST /admin/reset
 
 docs/fakecloud.md describes every route, the change paths and the faults.
@@ -221,6 +224,7 @@ class Cluster:
         self.name = name
         self.document = document
         self.op = None  # the running Operation, if any
+        self.kube = None  # {"server", "token", "certificateAuthorityData"?}: its Kubernetes API
 
     def status(self):
         if self.op is None:
@@ -302,8 +306,9 @@ class Cloud:
     A stored document is never changed in place (changes build a new one), so replies can
     be serialised after the lock is released."""
 
-    def __init__(self, op_seconds):
+    def __init__(self, op_seconds, kube_token_seconds=900):
         self.op_seconds = op_seconds
+        self.kube_token_seconds = kube_token_seconds
         self.lock = threading.Lock()
         self.op_ids = itertools.count(1)  # never reset, so ids stay unique across resets
         self.fault_ids = itertools.count(1)
@@ -655,6 +660,17 @@ class Handler(BaseHTTPRequestHandler):
                              f"No operation found with id: {op_id}.")
         return 200, op.view()
 
+    @route("POST", r"/v1/clusters/(?P<name>[^/]+)/kube-credentials",
+           "/v1/clusters/{name}/kube-credentials")
+    def kube_credentials(self, cloud, name, **_):
+        c = self.cluster_or_404(cloud, name)
+        if c.kube is None:
+            raise CloudError(404, "ResourceNotFoundException",
+                             f"Cluster {name} has no Kubernetes endpoint.")
+        reply = dict(c.kube)
+        reply["expiresAt"] = int(time.time() + cloud.kube_token_seconds)
+        return 200, reply
+
     # -- admin API --
 
     @route("GET", r"/admin/clusters/(?P<name>[^/]+)", "/admin/clusters/{name}", cloud=False)
@@ -682,6 +698,29 @@ class Handler(BaseHTTPRequestHandler):
         self.cluster_or_404(cloud, name)
         del cloud.clusters[name]
         return 200, {"deleted": name}
+
+    @route("PUT", r"/admin/clusters/(?P<name>[^/]+)/kube", "/admin/clusters/{name}/kube",
+           cloud=False)
+    def admin_put_kube(self, cloud, name, body, **_):
+        c = self.cluster_or_404(cloud, name)
+        for key in ("server", "token"):
+            if not isinstance(body.get(key), str) or not body[key]:
+                raise invalid(f"\"{key}\" must be a non-empty string")
+        ca = body.get("certificateAuthorityData")
+        if ca is not None and not isinstance(ca, str):
+            raise invalid("\"certificateAuthorityData\" must be a string (base64 PEM)")
+        extra = set(body) - {"server", "token", "certificateAuthorityData"}
+        if extra:
+            raise invalid(f"unknown field {sorted(extra)[0]!r}")
+        c.kube = {k: body[k] for k in ("server", "token", "certificateAuthorityData")
+                  if body.get(k) is not None}
+        return 200, {"name": name, "kube": {"server": c.kube["server"]}}
+
+    @route("DELETE", r"/admin/clusters/(?P<name>[^/]+)/kube", "/admin/clusters/{name}/kube",
+           cloud=False)
+    def admin_delete_kube(self, cloud, name, **_):
+        self.cluster_or_404(cloud, name).kube = None
+        return 200, {"name": name, "kube": None}
 
     @route("POST", r"/admin/clusters/bulk", "/admin/clusters/bulk", cloud=False)
     def admin_bulk(self, cloud, body, **_):
@@ -759,12 +798,14 @@ def main(argv=None):
     ap.add_argument("--latency-ms", type=float, default=0, help="added to every cloud call")
     ap.add_argument("--op-seconds", type=float, default=0.5, help="how long operations run")
     ap.add_argument("--token", default="fake-token", help="the bearer token cloud calls need")
+    ap.add_argument("--kube-token-seconds", type=float, default=900,
+                    help="how long kube-credentials say their token lasts (expiresAt)")
     ap.add_argument("--max-seconds", type=float, default=3600, help="stop after this long")
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = ap.parse_args(argv)
 
     server = Server(("127.0.0.1", args.port), Handler)
-    server.cloud = Cloud(args.op_seconds)
+    server.cloud = Cloud(args.op_seconds, args.kube_token_seconds)
     server.latency = args.latency_ms / 1000.0
     server.token = args.token
     server.verbose = args.verbose

@@ -8,12 +8,12 @@ masked marker and never a value, in clear or in base64), objects that belong to 
 cluster (skipped), a namespace, a CRD and a custom resource only on the left. Every test
 starts from the same two clusters (the emulator is reset and loaded again).
 
-The CLI resolves cluster names to contexts of a kubeconfig the test writes. Registered
-clusters are tested through a stub of the hcr server that hands out the emulator's
-credentials (POST /v1/clusters/{id}/kube-credentials): no provider emulator can point a
-cluster's API endpoint at the Kubernetes emulator (EKS tokens are presigned URLs the
-emulator cannot check, and AKS endpoints are fixed DNS names), so the API tests use
-contexts of the server's sync.kubeconfig (HCR_SYNC_KUBECONFIG), with `hcr run`.
+The CLI resolves cluster names to contexts of a kubeconfig the test writes, or asks the
+hcr server for a registered cluster's credentials (POST /v1/clusters/{id}/kube-credentials).
+The API tests use contexts of the server's sync.kubeconfig (HCR_SYNC_KUBECONFIG), with
+`hcr run`. RegisteredClustersTest registers clusters of the fake cloud
+(tests/emulators/fakecloud.py, provider "fake") whose Kubernetes endpoints are the
+emulator's clusters, and compares them through the API and the CLI.
 """
 
 import base64
@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import HCR, Hcr, Postgres, free_port, sanitizer_reports
+from harness import HCR, FakeCloud, Hcr, Postgres, free_port, sanitizer_reports
 from test_cli import Stub
 from test_kube_emulator import CRD, KubeEmulator, cm, deployment, widget
 
@@ -662,6 +662,90 @@ class CompareApiTest(unittest.TestCase):
         self.assertIn("/v1/compare/create|compare:left..right|200", rows)
         self.assertIn("/v1/compare/update|compare:left..right|200", rows)
         self.assertIn("/v1/compare/update||403", rows)
+
+
+class RegisteredClustersTest(unittest.TestCase):
+    """Registered clusters end to end: `hcr run` with the fake provider; the fake cloud's
+    clusters "prod" and "dr" have the emulator's "left" and "right" as their Kubernetes
+    endpoints, "bare" has none."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.kube = KubeEmulator(clusters=["left", "right"], crd_establish_seconds=0.1)
+        cls.dir = tempfile.mkdtemp(prefix="hcr-it-compare-reg-")
+        cls.cloud = FakeCloud()
+        cls.pg = Postgres()
+        cls.hcr = Hcr("run", database_url=cls.pg.url, env={"HCR_FAKE_ENDPOINT": cls.cloud.url})
+        cls.hcr.wait_ready()
+        r = cls.hcr.request("POST", "/v1/credentials", {"name": "fake", "provider": "fake",
+                                                        "fake": {"token": "fake-token"}})
+        assert r.status == 201, r
+        for name, kube in (("prod", "left"), ("dr", "right"), ("bare", None)):
+            cls.cloud.admin("PUT", f"/admin/clusters/{name}", {"kubernetesVersion": "1.29"})
+            if kube:
+                status, body = cls.cloud.admin("PUT", f"/admin/clusters/{name}/kube", {
+                    "server": cls.kube.url(kube), "token": cls.kube.token(kube)})
+                assert status == 200, body
+            r = cls.hcr.request("POST", "/v1/clusters", {
+                "name": name, "provider": "fake", "imported": True, "region": "eu-west-1",
+                "credential": "fake"})
+            assert r.status == 201, r
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cloud.destroy()
+        CompareApiTest.tearDownClass.__func__(cls)
+
+    def setUp(self):
+        self.kube.reset()
+        CompareTest.load_fixture(self)
+        self.kube.clear_requests()
+
+    def test_compare_through_the_api(self):
+        r = CompareApiTest.post(self, "/v1/compare", {"left": "cluster:prod", "right": "dr",
+                                                      "diff": True})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json["left"]["cluster"], r.json["right"]["cluster"]),
+                         ("prod", "dr"))
+        self.assertEqual({row_key(it): it["state"] for it in r.json["items"]}, FIXTURE_ROWS)
+        # Credentials came from the fake cloud, once per side.
+        calls = self.cloud.calls()["routes"]
+        self.assertGreaterEqual(calls.get("POST /v1/clusters/{name}/kube-credentials", 0), 2)
+        # A cluster without a Kubernetes endpoint: a clear error, for both routes.
+        r = CompareApiTest.post(self, "/v1/clusters/bare/kube-credentials", None)
+        self.assertEqual(r.status, 422, r)
+        self.assertIn('the fake cloud has no Kubernetes endpoint for cluster "bare"',
+                      r.json["error"]["message"])
+        self.assertIn("has no Kubernetes endpoint", r.json["error"]["detail"])
+        r = CompareApiTest.post(self, "/v1/compare", {"left": "cluster:bare", "right": "dr"})
+        self.assertEqual(r.status, 422, r)
+        self.assertIn("no Kubernetes endpoint", r.json["error"]["message"])
+        # An answer that is not credentials (a server that is no http(s) URL): upstream.
+        self.cloud.admin("POST", "/admin/faults", {
+            "kind": "malformed", "path_prefix": "/v1/clusters/prod/kube-credentials",
+            "body": json.dumps({"server": "ftp://x", "token": "t", "expiresAt": 1})})
+        r = CompareApiTest.post(self, "/v1/clusters/prod/kube-credentials", None)
+        self.assertEqual(r.status, 503, r)
+        self.assertIn('unexpected response from the fake cloud for cluster "prod"',
+                      r.json["error"]["message"])
+        self.assertEqual(self.kube.writes("left") + self.kube.writes("right"), [])
+
+    def test_compare_through_the_cli(self):
+        e = {k: v for k, v in os.environ.items() if not k.startswith("HCR_")}
+        e.update({"HOME": self.dir, "HCR_URL": f"http://127.0.0.1:{self.hcr.port}",
+                  "HCR_TOKEN": self.hcr.admin_token})
+        e.pop("KUBECONFIG", None)
+        p = subprocess.run([HCR, "compare", "--left", "cluster:prod", "--right", "dr",
+                            "-o", "json"], capture_output=True, text=True, timeout=60, env=e)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertFalse(sanitizer_reports(p.stderr), p.stderr)
+        doc = json.loads(p.stdout)
+        self.assertEqual({row_key(it): it["state"] for it in doc["items"]}, FIXTURE_ROWS)
+        p = subprocess.run([HCR, "compare", "--left", "cluster:bare", "--right", "dr"],
+                           capture_output=True, text=True, timeout=60, env=e)
+        self.assertEqual(p.returncode, 2, p.stdout)
+        self.assertIn('cannot open the left cluster "cluster:bare"', p.stderr)
+        self.assertIn("no Kubernetes endpoint", p.stderr)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Hcr, Postgres, stop_and_check, wait_for
+from harness import FakeCloud, Hcr, Postgres, stop_and_check, wait_for
 from test_kube_emulator import KubeEmulator
 
 ANN = "hcr.io/sync-clusters"
@@ -468,6 +468,58 @@ class SyncRoleTest(unittest.TestCase):
             self.assertEqual(hcr.request("GET", "/v1/clusters").status, 200)
         finally:
             stop_and_check(hcr)
+
+
+class RegisteredClustersSyncTest(unittest.TestCase):
+    """Registered clusters as source and target: `hcr run` with the fake provider and no
+    kubeconfig; the fake cloud's clusters "src" and "dst" have the emulator's "a" and "b"
+    as their Kubernetes endpoints (credentials through the provider's kube_credentials)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = Postgres()
+        cls.emu = KubeEmulator(clusters=["a", "b"], bookmark_seconds=1)
+        cls.k = Kube(cls.emu)
+        cls.cloud = FakeCloud()
+        for cluster in ("a", "b"):
+            cls.k.namespace(cluster, "app")
+        cls.hcr = Hcr("run", database_url=cls.pg.url, env={
+            "HCR_FAKE_ENDPOINT": cls.cloud.url, "HCR_FAKE_POLL_INTERVAL_S": "1",
+            "HCR_SYNC_SOURCES": "clusters", "HCR_SYNC_RESYNC_S": "5"})
+        cls.hcr.wait_ready()
+        r = cls.hcr.request("POST", "/v1/credentials", {"name": "fake", "provider": "fake",
+                                                        "fake": {"token": "fake-token"}})
+        assert r.status == 201, r
+        for name, kube in (("src", "a"), ("dst", "b")):
+            cls.cloud.admin("PUT", f"/admin/clusters/{name}", {"kubernetesVersion": "1.29"})
+            status, body = cls.cloud.admin("PUT", f"/admin/clusters/{name}/kube", {
+                "server": cls.emu.url(kube), "token": cls.emu.token(kube)})
+            assert status == 200, body
+            r = cls.hcr.request("POST", "/v1/clusters", {
+                "name": name, "provider": "fake", "imported": True, "region": "eu-west-1",
+                "credential": "fake"})
+            assert r.status == 201, r
+
+    @classmethod
+    def tearDownClass(cls):
+        tokens = (cls.emu.token("a"), cls.emu.token("b"))
+        stop_and_check(cls.hcr, cls.emu, cls.cloud, cls.pg, secrets=tokens)
+
+    def test_configmap_copied_between_registered_clusters_and_removed(self):
+        self.k.put("a", cm("shared", "app", {"mode": "blue"}, targets="dst"))
+        copy = wait_for(lambda: self.k.get("b", "app", "shared"), timeout=30, step=0.2,
+                        what="the copy in dst")
+        self.assertEqual(copy["data"], {"mode": "blue"})
+        self.assertEqual(copy["metadata"]["labels"]["hcr.io/origin-cluster"], "src")
+        self.assertEqual(json.loads(copy["metadata"]["annotations"][ORIGIN])["cluster"], "src")
+        r = self.hcr.request("GET", "/v1/events?kind=sync.created&cluster=dst")
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("ConfigMap/app/shared", [e.get("path") for e in r.json["items"]])
+        calls = self.cloud.calls()["routes"]
+        self.assertGreaterEqual(calls.get("POST /v1/clusters/{name}/kube-credentials", 0), 2)
+        self.k.delete("a", "app", "shared")
+        wait_for(lambda: self.k.get("b", "app", "shared") is None, timeout=30, step=0.2,
+                 what="the copy in dst removed")
 
 
 if __name__ == "__main__":

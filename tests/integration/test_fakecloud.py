@@ -309,6 +309,43 @@ class FakeCloudTest(unittest.TestCase):
         status, reply = c.request("PUT", "/v1/clusters/x", {})
         self.assertEqual(status, 405)
 
+    def test_kube_credentials(self):
+        c = self.cloud
+        c.seed("k")
+        path = "/v1/clusters/k/kube-credentials"
+        status, reply = c.request("POST", path)
+        self.assertCloudError(reply, 404, "ResourceNotFoundException", status)
+        self.assertIn("has no Kubernetes endpoint", reply["error"]["message"])
+        status, reply = c.request("POST", "/v1/clusters/nope/kube-credentials")
+        self.assertCloudError(reply, 404, "ResourceNotFoundException", status)
+        self.assertIn("No cluster found", reply["error"]["message"])
+        for bad in ({"server": "http://127.0.0.1:1"}, {"server": "", "token": "t"},
+                    {"server": "http://x", "token": "t", "certificateAuthorityData": 1},
+                    {"server": "http://x", "token": "t", "user": "u"}):
+            status, reply = c.request("PUT", "/admin/clusters/k/kube", bad, token="")
+            self.assertCloudError(reply, 400, "InvalidParameterException", status)
+        kube = {"server": "http://127.0.0.1:1234", "token": "kube-token",
+                "certificateAuthorityData": "Q0E="}
+        c.admin("PUT", "/clusters/k/kube", kube)
+        before = time.time()
+        status, reply = c.request("POST", path)
+        self.assertEqual(status, 200, reply)
+        expires = reply.pop("expiresAt")
+        self.assertEqual(reply, kube)
+        self.assertTrue(before + 800 < expires < time.time() + 1000, expires)
+        # A console change of the document keeps the endpoint; auth, faults and the
+        # accounting apply as to any cloud call.
+        c.seed("k", {"kubernetesVersion": "1.30"})
+        self.assertEqual(c.request("POST", path)[0], 200)
+        self.assertEqual(c.request("POST", path, token="wrong")[0], 401)
+        c.admin("POST", "/faults", {"kind": "status", "status": 503, "path_prefix": path})
+        status, reply = c.request("POST", path)
+        self.assertCloudError(reply, 503, "ServiceUnavailableException", status)
+        calls = c.admin("GET", "/calls?cluster=k")
+        self.assertEqual(calls["clusters"]["k"]["POST /v1/clusters/{name}/kube-credentials"], 5)
+        c.admin("DELETE", "/clusters/k/kube")
+        self.assertEqual(c.request("POST", path)[0], 404)
+
     # -- create, delete, list --
 
     def test_create_and_delete(self):

@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hcr/crypto.h"
@@ -46,6 +47,7 @@ struct route {
 	const char *headers; /* extra header lines, each ending in \r\n */
 	const char *body;
 	bool chunked; /* send the body as chunks of 7 bytes (a watch) */
+	int hang_ms;  /* chunked: then keep the stream open this long before ending it */
 };
 
 struct logged {
@@ -125,6 +127,10 @@ static void answer(int fd, const struct route *r)
 			send_all(fd, "\r\n", 2);
 			usleep(200);
 		}
+		for (i = 0;
+		     i < (size_t)r->hang_ms / 50 && !__atomic_load_n(&srv.stop, __ATOMIC_SEQ_CST);
+		     i++)
+			usleep(50000);
 		send_all(fd, "0\r\n\r\n", 5);
 		return;
 	}
@@ -1123,6 +1129,58 @@ static void test_kube_client__watch(void **state)
 	hcr_kube_discovery_free(d);
 }
 
+struct cancel {
+	int asked;
+	struct timespec at; /* answer true from this time on */
+};
+
+static bool cancel_after(void *arg)
+{
+	struct cancel *c = arg;
+	struct timespec now;
+
+	c->asked++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > c->at.tv_sec ||
+	       (now.tv_sec == c->at.tv_sec && now.tv_nsec >= c->at.tv_nsec);
+}
+
+/* A quiet watch ends when its owner cancels it, not at the server's timeout. */
+static void test_kube_client__watch_cancelled(void **state)
+{
+	hcr_kube_discovery *d = canned_table();
+	struct cancel c = {0};
+	hcr_kube_watch_opts wo = {
+		.ns = "web", .timeout_s = 30, .cancelled = cancel_after, .cancel_arg = &c};
+	hcr_kube_watch_end end;
+	struct events e = {0};
+	struct timespec t0, t1;
+	hcr_kube *k;
+	hcr_error err;
+	double secs;
+
+	(void)state;
+	route("GET", "/api/v1/namespaces/web/configmaps?watch=1", 1, 200, EV("ADDED", "a", "11"));
+	srv.routes[srv.nroutes - 1].chunked = true;
+	srv.routes[srv.nroutes - 1].hang_ms = 20000;
+	k = connect_test(NULL, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	c.at = t0;
+	c.at.tv_sec += 2; /* the event arrives first; then the stream stays quiet */
+	assert_int_equal(
+		hcr_kube_watch(k, resource(d, "", "ConfigMap"), &wo, on_event, &e, &end, &err),
+		HCR_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_int_equal(e.n, 1);
+	assert_string_equal(end.resource_version, "11");
+	assert_true(c.asked >= 2);
+	assert_true(secs >= 1.9 && secs < 10.0); /* not the 20 s the server would hold it */
+	free(end.resource_version);
+	hcr_kube_close(k);
+	hcr_kube_discovery_free(d);
+}
+
 static void test_kube_client__watch_expired(void **state)
 {
 	hcr_kube_discovery *d = canned_table();
@@ -1223,6 +1281,7 @@ int main(void)
 		T(test_kube_client__exec_renewed_after_401),
 		T(test_kube_client__basic_auth_and_server_name),
 		T(test_kube_client__watch),
+		T(test_kube_client__watch_cancelled),
 		T(test_kube_client__watch_expired),
 		T(test_kube_client__connection_refused),
 	};
