@@ -213,16 +213,6 @@ static const hcr_kubeconfig *kubeconfig(kc_state *s)
 	return s->kc;
 }
 
-static bool has_context(const hcr_kubeconfig *kc, const char *name)
-{
-	size_t i, n = kc ? hcr_kubeconfig_context_count(kc) : 0;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(hcr_kubeconfig_context_name(kc, i), name) == 0)
-			return true;
-	return false;
-}
-
 /* A registered cluster, through the hcr server's short-lived credentials. */
 static int open_registered(hcr_kube **out, const hcr_cli *cli, const char *name, hcr_error *err)
 {
@@ -282,7 +272,7 @@ static int open_side(hcr_kube **out, const hcr_cli *cli, kc_state *kcs, const ch
 		}
 	} else {
 		kc = kubeconfig(kcs);
-		if (kc && has_context(kc, name)) {
+		if (kc && hcr_kubeconfig_has_context(kc, name)) {
 			rc = hcr_kube_open(out, kc, name, NULL, err);
 		} else if (!kc && kcs->path) {
 			/* A kubeconfig named on the command line must work. */

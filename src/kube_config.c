@@ -307,6 +307,16 @@ const char *hcr_kubeconfig_context_name(const hcr_kubeconfig *kc, size_t i)
 	return i < kc->contexts.n ? kc->contexts.v[i].name : NULL;
 }
 
+bool hcr_kubeconfig_has_context(const hcr_kubeconfig *kc, const char *name)
+{
+	size_t i, n = kc && name ? hcr_kubeconfig_context_count(kc) : 0;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(hcr_kubeconfig_context_name(kc, i), name) == 0)
+			return true;
+	return false;
+}
+
 /* ---- resolving: the pieces ----------------------------------------------------------- */
 
 /* What a resolution works on: the kubeconfig, the context, and where errors point. */

@@ -130,16 +130,6 @@ done:
 	return rc;
 }
 
-static bool has_context(const hcr_kubeconfig *kc, const char *name)
-{
-	size_t i, n = kc ? hcr_kubeconfig_context_count(kc) : 0;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(hcr_kubeconfig_context_name(kc, i), name) == 0)
-			return true;
-	return false;
-}
-
 static int open_cluster(hcr_kube **out, const hcr_kube_targets *t, const char *name, hcr_error *err)
 {
 	json_t *creds = NULL, *row = NULL;
@@ -189,7 +179,7 @@ int hcr_kube_target_open(hcr_kube **out, const hcr_kube_targets *t, const char *
 	if (strncmp(name, "cluster:", 8) == 0)
 		return open_cluster(out, t, name + 8, err);
 	if (strncmp(name, "context:", 8) == 0) {
-		if (!has_context(t->kubeconfig, name + 8)) {
+		if (!hcr_kubeconfig_has_context(t->kubeconfig, name + 8)) {
 			hcr_error_set(err, HCR_ENOTFOUND, HCR_ERR_NOT_FOUND,
 				      "no kubeconfig context \"%s\"", name + 8);
 			hcr_error_hint(err, "%s",
@@ -199,7 +189,7 @@ int hcr_kube_target_open(hcr_kube **out, const hcr_kube_targets *t, const char *
 		}
 		return hcr_kube_open(out, t->kubeconfig, name + 8, t->opts, err);
 	}
-	ctx = has_context(t->kubeconfig, name);
+	ctx = hcr_kubeconfig_has_context(t->kubeconfig, name);
 	cl = has_cluster(t, name);
 	if (ctx && cl) {
 		hcr_error_set(err, HCR_EINVALID, HCR_ERR_INVALID,

@@ -87,16 +87,6 @@ void hcr_sync_kubeconfig_load(hcr_sync *s)
 	pthread_mutex_unlock(&s->clusters_lock);
 }
 
-static bool has_context(const hcr_kubeconfig *kc, const char *name)
-{
-	size_t i, n = kc ? hcr_kubeconfig_context_count(kc) : 0;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(hcr_kubeconfig_context_name(kc, i), name) == 0)
-			return true;
-	return false;
-}
-
 void hcr_sync_context_refs(hcr_sync *s, hcr_sync_names *out)
 {
 	const hcr_kubeconfig *kc = s->kc;
@@ -234,7 +224,7 @@ static void resolve_context(hcr_sync *s, const char *ctx, sync_cluster *c)
 		fail(c, &err);
 		return;
 	}
-	if (!has_context(s->kc, ctx)) {
+	if (!hcr_kubeconfig_has_context(s->kc, ctx)) {
 		hcr_error_set(&err, HCR_ENOTFOUND, HCR_ERR_NOT_FOUND,
 			      "no kubeconfig context \"%s\" in \"%s\"", ctx,
 			      hcr_kubeconfig_path(s->kc));
@@ -293,7 +283,7 @@ static void resolve(hcr_sync *s, const char *name, sync_cluster *c)
 	} else if (strncmp(name, "cluster:", 8) == 0) {
 		resolve_cluster(s, name + 8, c);
 	} else {
-		ctx = has_context(s->kc, name);
+		ctx = hcr_kubeconfig_has_context(s->kc, name);
 		found = find_cluster(s, name, &id, &cname, &err);
 		free(id);
 		free(cname);

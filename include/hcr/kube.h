@@ -72,6 +72,8 @@ const char *hcr_kubeconfig_current_context(const hcr_kubeconfig *kc);
 /* The number of contexts, and the name of the i-th (borrowed), in file order. */
 size_t hcr_kubeconfig_context_count(const hcr_kubeconfig *kc);
 const char *hcr_kubeconfig_context_name(const hcr_kubeconfig *kc, size_t i);
+/* Whether `kc` (may be NULL: false) has a context named `name`. */
+bool hcr_kubeconfig_has_context(const hcr_kubeconfig *kc, const char *name);
 
 /* One exec credential plugin, as configured (users[].user.exec). */
 typedef struct hcr_kube_exec_config {
