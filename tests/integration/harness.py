@@ -454,3 +454,42 @@ def have_moto():
     import importlib.util
     return shutil.which("moto_server") is not None and \
         importlib.util.find_spec("boto3") is not None
+
+
+class ClusterApi:
+    """What the provider modules' tests ask hcr about a cluster, over its REST API.
+    Mixed into a unittest.TestCase whose class has `hcr` (an Hcr)."""
+
+    def req(self, *a, **kw):
+        return self.hcr.request(*a, **kw)
+
+    def observed(self, name):
+        """The cluster's response once it is observed and active, else None."""
+        r = self.req("GET", f"/v1/clusters/{name}")
+        if r.status == 200 and r.json.get("observed") and r.json["state"] == "active":
+            return r
+        return None
+
+    def cluster(self, name):
+        return self.req("GET", f"/v1/clusters/{name}").json
+
+    def field(self, name, path):
+        for f in self.cluster(name)["fields"]:
+            if f["path"] == path:
+                return f
+        return None
+
+    def field_state(self, name, path, state):
+        f = self.field(name, path)
+        return f if f and f["state"] == state else None
+
+    def patch(self, name, body):
+        """A config PATCH under the cluster's current version."""
+        version = self.cluster(name)["version"]
+        return self.req("PATCH", f"/v1/clusters/{name}/config", body,
+                        headers={"If-Match": f'"{version}"'})
+
+    def events(self, name, kind):
+        r = self.req("GET", f"/v1/events?cluster={name}&limit=500")
+        self.assertEqual(r.status, 200, r)
+        return [e for e in r.json["items"] if e["kind"] == kind]

@@ -12,7 +12,7 @@ import base64
 import time
 import unittest
 
-from harness import Hcr, Postgres, stop_and_check, wait_for
+from harness import ClusterApi, Hcr, Postgres, stop_and_check, wait_for
 from test_aks_emulator import CLIENT, SUB, TENANT, AksEmulator
 
 RG = "rg1"
@@ -34,7 +34,7 @@ def portal_cluster(name, version="1.31", tags=None, pools=None):
                      "osType": "Linux"}]}}
 
 
-class AksTest(unittest.TestCase):
+class AksTest(ClusterApi, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.pg = Postgres()
@@ -55,9 +55,6 @@ class AksTest(unittest.TestCase):
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def req(self, *a, **kw):
-        return self.hcr.request(*a, **kw)
-
     def register(self, name, policy="adopt", wait=True, **kw):
         self.emu.add_cluster(RG, portal_cluster(name, **kw))
         r = self.req("POST", "/v1/clusters", {"name": name, "provider": "aks",
@@ -67,30 +64,6 @@ class AksTest(unittest.TestCase):
         if wait:
             return wait_for(lambda: self.observed(name), timeout=20, what=f"{name} observed")
         return r
-
-    def observed(self, name):
-        r = self.req("GET", f"/v1/clusters/{name}")
-        if r.status == 200 and r.json.get("observed") and r.json["state"] == "active":
-            return r
-        return None
-
-    def cluster(self, name):
-        return self.req("GET", f"/v1/clusters/{name}").json
-
-    def field(self, name, path):
-        for f in self.cluster(name)["fields"]:
-            if f["path"] == path:
-                return f
-        return None
-
-    def field_state(self, name, path, state):
-        f = self.field(name, path)
-        return f if f and f["state"] == state else None
-
-    def patch(self, name, body):
-        version = self.cluster(name)["version"]
-        return self.req("PATCH", f"/v1/clusters/{name}/config", body,
-                        headers={"If-Match": f'"{version}"'})
 
     def cloud(self, name):
         return self.emu.state(RG, name)
@@ -107,11 +80,6 @@ class AksTest(unittest.TestCase):
     def calls(self, name, operation=None):
         return [c for c in self.emu.calls(name)
                 if operation is None or c["operation"] == operation]
-
-    def events(self, name, kind):
-        r = self.req("GET", f"/v1/events?cluster={name}&limit=500")
-        self.assertEqual(r.status, 200, r)
-        return [e for e in r.json["items"] if e["kind"] == kind]
 
     def pools_with(self, name, pool, **changes):
         pools = self.cluster(name)["effective"]["nodePools"]

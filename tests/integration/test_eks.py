@@ -17,7 +17,8 @@ import time
 import unittest
 import urllib.parse
 
-from harness import HCR, EksEmulator, Hcr, Postgres, sanitizer_reports, stop_and_check, wait_for
+from harness import (HCR, ClusterApi, EksEmulator, Hcr, Postgres, sanitizer_reports,
+                     stop_and_check, wait_for)
 
 REGION = "eu-west-1"
 AKID = "AKIAIOSFODNN7EXAMPLE"
@@ -49,7 +50,7 @@ def console_nodegroup(name, desired=3, version="1.29"):
             "labels": {"role": "web"}}
 
 
-class EksTest(unittest.TestCase):
+class EksTest(ClusterApi, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.pg = Postgres()
@@ -70,9 +71,6 @@ class EksTest(unittest.TestCase):
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def req(self, *a, **kw):
-        return self.hcr.request(*a, **kw)
-
     def register(self, name, nodegroups=("ng-a",), policy="adopt", credential="aws",
                  wait=True, **cluster):
         self.emu.add_cluster(REGION, console_cluster(name, **cluster),
@@ -85,41 +83,12 @@ class EksTest(unittest.TestCase):
             return wait_for(lambda: self.observed(name), timeout=20, what=f"{name} observed")
         return r
 
-    def observed(self, name):
-        r = self.req("GET", f"/v1/clusters/{name}")
-        if r.status == 200 and r.json.get("observed") and r.json["state"] == "active":
-            return r
-        return None
-
-    def cluster(self, name):
-        return self.req("GET", f"/v1/clusters/{name}").json
-
-    def field(self, name, path):
-        for f in self.cluster(name)["fields"]:
-            if f["path"] == path:
-                return f
-        return None
-
-    def field_state(self, name, path, state):
-        f = self.field(name, path)
-        return f if f and f["state"] == state else None
-
-    def patch(self, name, body):
-        version = self.cluster(name)["version"]
-        return self.req("PATCH", f"/v1/clusters/{name}/config", body,
-                        headers={"If-Match": f'"{version}"'})
-
     def cloud(self, name):
         return self.emu.state(REGION, name)
 
     def calls(self, name, operation=None):
         return [c for c in self.emu.calls(name)
                 if operation is None or c["operation"] == operation]
-
-    def events(self, name, kind):
-        r = self.req("GET", f"/v1/events?cluster={name}&limit=500")
-        self.assertEqual(r.status, 200, r)
-        return [e for e in r.json["items"] if e["kind"] == kind]
 
     # ---- import and observe ----------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import json
 import os
 import unittest
 
-from harness import ROOT, Hcr, Postgres, stop_and_check, wait_for
+from harness import ROOT, ClusterApi, Hcr, Postgres, stop_and_check, wait_for
 from test_gke_emulator import GkeEmulator
 
 ZONE = "us-central1-a"
@@ -29,7 +29,7 @@ def console_cluster(name, version="1.30", labels=None, pools=("pool-a",)):
             "nodePools": [{"name": p, "initialNodeCount": 3} for p in pools]}
 
 
-class GkeTest(unittest.TestCase):
+class GkeTest(ClusterApi, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.pg = Postgres()
@@ -50,9 +50,6 @@ class GkeTest(unittest.TestCase):
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def req(self, *a, **kw):
-        return self.hcr.request(*a, **kw)
-
     def register(self, name, policy="adopt", **cluster):
         self.emu.add_cluster(ZONE, console_cluster(name, **cluster))
         r = self.req("POST", "/v1/clusters", {"name": name, "provider": "gke", "imported": True,
@@ -61,40 +58,11 @@ class GkeTest(unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         return wait_for(lambda: self.observed(name), timeout=20, what=f"{name} observed")
 
-    def observed(self, name):
-        r = self.req("GET", f"/v1/clusters/{name}")
-        if r.status == 200 and r.json.get("observed") and r.json["state"] == "active":
-            return r
-        return None
-
-    def cluster(self, name):
-        return self.req("GET", f"/v1/clusters/{name}").json
-
-    def field(self, name, path):
-        for f in self.cluster(name)["fields"]:
-            if f["path"] == path:
-                return f
-        return None
-
-    def field_state(self, name, path, state):
-        f = self.field(name, path)
-        return f if f and f["state"] == state else None
-
-    def patch(self, name, body):
-        version = self.cluster(name)["version"]
-        return self.req("PATCH", f"/v1/clusters/{name}/config", body,
-                        headers={"If-Match": f'"{version}"'})
-
     def cloud(self, name):
         return self.emu.state(ZONE, name)["cluster"]
 
     def mutations(self, name):
         return [c for c in self.emu.calls(name) if c["methodId"] not in READS]
-
-    def events(self, name, kind):
-        r = self.req("GET", f"/v1/events?cluster={name}&limit=500")
-        self.assertEqual(r.status, 200, r)
-        return [e for e in r.json["items"] if e["kind"] == kind]
 
     def pool(self, name, pool):
         return [p for p in self.cloud(name)["nodePools"] if p["name"] == pool][0]
