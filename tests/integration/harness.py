@@ -288,6 +288,24 @@ def sanitizer_reports(text):
             or "runtime error:" in l]
 
 
+def admin_call(port, method, path, body=None, timeout=30):
+    """(status, decoded JSON or raw bytes) of a JSON call to an emulator's admin API on
+    127.0.0.1:`port`."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, path, body=data,
+                     headers={"Content-Type": "application/json"} if data else {})
+        r = conn.getresponse()
+        raw = r.read()
+        try:
+            return r.status, (json.loads(raw) if raw else None)
+        except ValueError:
+            return r.status, raw
+    finally:
+        conn.close()
+
+
 class EmulatorProcess:
     """An emulator script of tests/emulators/ as a child process: it prints "listening on
     127.0.0.1:<port>" first, answers JSON on its admin API, and dies with its parent."""
@@ -306,19 +324,7 @@ class EmulatorProcess:
         self.port = int(self.url.rsplit(":", 1)[1])
 
     def admin(self, method, path, body=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            data = json.dumps(body).encode() if body is not None else None
-            conn.request(method, path, body=data,
-                         headers={"Content-Type": "application/json"} if data else {})
-            r = conn.getresponse()
-            raw = r.read()
-            try:
-                return r.status, (json.loads(raw) if raw else None)
-            except ValueError:
-                return r.status, raw
-        finally:
-            conn.close()
+        return admin_call(self.port, method, path, body)
 
     def destroy(self):
         if self.proc.poll() is None:

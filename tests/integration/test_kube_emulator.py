@@ -36,7 +36,7 @@ import unittest
 import urllib.parse
 
 import harness
-from harness import ROOT
+from harness import ROOT, admin_call
 
 try:
     import yaml  # kubeconfigs are written as YAML when PyYAML is there, else as JSON
@@ -224,19 +224,7 @@ class KubeEmulator:
 
     def admin(self, method, path, body=None):
         """(status, decoded JSON) of an admin call on the admin port."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=120)
-        try:
-            data = json.dumps(body).encode() if body is not None else None
-            conn.request(method, path, body=data,
-                         headers={"Content-Type": "application/json"} if data else {})
-            r = conn.getresponse()
-            raw = r.read()
-            try:
-                return r.status, (json.loads(raw) if raw else None)
-            except ValueError:
-                return r.status, raw
-        finally:
-            conn.close()
+        return admin_call(self.admin_port, method, path, body, timeout=120)
 
     def _ok(self, answer, what):
         status, out = answer
